@@ -1,0 +1,43 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { formatDateTime, nowSeconds } from '../domain/time.js';
+
+/**
+ * The documented response envelope. Bodies are serialised with plain
+ * JSON.stringify: for pages of a thousand calls it measured faster here than
+ * a schema-compiled serializer.
+ */
+export interface Pagination {
+  count: number;
+  limit: number;
+  /** Token for the next page; absent on the last one. */
+  page?: string;
+  has_more: boolean;
+}
+
+function send(reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  return reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
+}
+
+export function sendData(request: FastifyRequest, reply: FastifyReply, data: unknown, status = 200): FastifyReply {
+  return send(reply, status, { status, request_id: request.id, timestamp: formatDateTime(nowSeconds()), data });
+}
+
+export function sendList(request: FastifyRequest, reply: FastifyReply, data: unknown[], pagination: Pagination): FastifyReply {
+  return send(reply, 200, {
+    status: 200,
+    request_id: request.id,
+    timestamp: formatDateTime(nowSeconds()),
+    data,
+    pagination,
+  });
+}
+
+export function sendErrors(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  errors: string[],
+): FastifyReply {
+  return send(reply, status, { status, errors, code, request_id: request.id, path: request.url.split('?')[0] });
+}

@@ -1,0 +1,58 @@
+import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { ApiError } from '../../domain/errors.js';
+import { hashSecret } from '../../domain/credentials.js';
+import type { Scope } from '../../domain/scopes.js';
+import { nowSeconds } from '../../domain/time.js';
+import type { Store } from '../../store/store.js';
+
+export interface AuthContext {
+  accountId: number;
+  clientId: string;
+  scopes: Set<string>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth: AuthContext | null;
+  }
+}
+
+const REALM = 'Bearer realm="sipsim"';
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+function challenge(error?: string, description?: string): Record<string, string> {
+  if (!error) return { 'WWW-Authenticate': REALM };
+  return { 'WWW-Authenticate': `${REALM}, error="${error}"${description ? `, error_description="${description}"` : ''}` };
+}
+
+async function authenticate(store: Store, request: FastifyRequest): Promise<AuthContext> {
+  const header = request.headers.authorization;
+  if (header === undefined || header.trim() === '') throw new ApiError('MISSING_TOKEN', '', challenge());
+  const match = BEARER.exec(header);
+  if (!match) {
+    throw new ApiError('MALFORMED_AUTHORIZATION', '', challenge('invalid_request', 'Authorization must be: Bearer <token>'));
+  }
+  // Tokens are looked up by their hash, so the stored value never leaves the database.
+  const token = await store.findToken(hashSecret(match[1]!));
+  if (!token || token.expiresAt <= nowSeconds()) {
+    throw new ApiError('INVALID_TOKEN', '', challenge('invalid_token', 'The access token is invalid or has expired'));
+  }
+  return { accountId: token.accountId, clientId: token.clientId, scopes: new Set(token.scopes) };
+}
+
+export function registerAuth(app: FastifyInstance): void {
+  app.decorateRequest('auth', null);
+}
+
+/** A pre-handler that authenticates the bearer token and checks one scope. */
+export function requireScope(store: Store, scope: Scope): preHandlerAsyncHookHandler {
+  return async (request) => {
+    const auth = await authenticate(store, request);
+    if (!auth.scopes.has(scope)) {
+      throw new ApiError('INSUFFICIENT_SCOPE', scope, {
+        'WWW-Authenticate': `${REALM}, error="insufficient_scope", scope="${scope}"`,
+      });
+    }
+    request.auth = auth;
+  };
+}

@@ -1,0 +1,101 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { hashSecret, newAccessToken, secretMatches } from '../../domain/credentials.js';
+import { parseScopeList, unknownScopes } from '../../domain/scopes.js';
+import { nowSeconds } from '../../domain/time.js';
+import type { Store } from '../../store/store.js';
+
+type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope';
+
+/** RFC 6749 section 5.2: token-endpoint errors have their own shape. */
+function oauthError(reply: FastifyReply, status: number, error: OAuthErrorCode, description: string, basic = false) {
+  if (status === 401) reply.header('WWW-Authenticate', basic ? 'Basic realm="sipsim"' : 'Bearer realm="sipsim"');
+  return reply
+    .code(status)
+    .header('Cache-Control', 'no-store')
+    .header('Pragma', 'no-cache')
+    .send({ error, error_description: description });
+}
+
+function field(body: Record<string, unknown>, name: string): string | undefined {
+  const value = body[name];
+  if (value === undefined || value === null) return undefined;
+  return Array.isArray(value) ? '\u0000repeated' : String(value);
+}
+
+/** HTTP Basic credentials, form-url-decoded as RFC 6749 section 2.3.1 asks. */
+function basicCredentials(header: string | undefined): { id: string; secret: string } | null | 'malformed' {
+  if (!header || !/^Basic /i.test(header)) return null;
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return 'malformed';
+  try {
+    const unescape = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
+    return { id: unescape(decoded.slice(0, colon)), secret: unescape(decoded.slice(colon + 1)) };
+  } catch {
+    return 'malformed';
+  }
+}
+
+export function registerOauthToken(app: FastifyInstance, store: Store, tokenTtlSeconds: number): void {
+  app.post('/oauth/token', async (request, reply) => {
+    const body = (request.body && typeof request.body === 'object' ? request.body : {}) as Record<string, unknown>;
+    for (const name of ['grant_type', 'client_id', 'client_secret', 'scope']) {
+      if (field(body, name) === '\u0000repeated') {
+        return oauthError(reply, 400, 'invalid_request', `Parameter '${name}' must not be repeated`);
+      }
+    }
+    const grantType = field(body, 'grant_type');
+    if (!grantType) return oauthError(reply, 400, 'invalid_request', "Missing parameter 'grant_type'");
+    if (grantType !== 'client_credentials') {
+      return oauthError(reply, 400, 'unsupported_grant_type', "Only the 'client_credentials' grant is supported");
+    }
+
+    const basic = basicCredentials(request.headers.authorization);
+    if (basic === 'malformed') return oauthError(reply, 401, 'invalid_client', 'Malformed HTTP Basic credentials', true);
+    const bodyId = field(body, 'client_id');
+    const bodySecret = field(body, 'client_secret');
+    if (basic && (bodySecret !== undefined || (bodyId !== undefined && bodyId !== basic.id))) {
+      return oauthError(reply, 400, 'invalid_request', 'Send client credentials either in the body or with HTTP Basic, not both');
+    }
+    const clientId = basic?.id ?? bodyId;
+    const clientSecret = basic?.secret ?? bodySecret;
+    if (!clientId || clientSecret === undefined) {
+      return oauthError(reply, 401, 'invalid_client', 'Client authentication failed: client_id and client_secret are required', !!basic);
+    }
+
+    const client = await store.findClient(clientId);
+    // Compare even when the client is unknown, so that timing does not tell which ids exist.
+    const secretOk = secretMatches(clientSecret, client?.secretHash ?? hashSecret('\u0000'));
+    if (!client || client.revokedAt !== null || !secretOk) {
+      return oauthError(reply, 401, 'invalid_client', 'Client authentication failed', !!basic);
+    }
+
+    const scopeText = field(body, 'scope');
+    let scopes = client.scopes;
+    if (scopeText !== undefined && scopeText.trim() !== '') {
+      const requested = parseScopeList(scopeText);
+      const unknown = unknownScopes(requested);
+      if (unknown.length) return oauthError(reply, 400, 'invalid_scope', `Unknown scope: ${unknown.join(' ')}`);
+      const denied = requested.filter((s) => !client.scopes.includes(s));
+      if (denied.length) {
+        return oauthError(reply, 400, 'invalid_scope', `This client is not allowed the scope: ${denied.join(' ')}`);
+      }
+      scopes = requested;
+    }
+
+    const token = newAccessToken();
+    const createdAt = nowSeconds();
+    await store.saveToken({
+      tokenHash: hashSecret(token),
+      accountId: client.accountId,
+      clientId: client.clientId,
+      scopes,
+      createdAt,
+      expiresAt: createdAt + tokenTtlSeconds,
+    });
+    return reply
+      .header('Cache-Control', 'no-store')
+      .header('Pragma', 'no-cache')
+      .send({ access_token: token, token_type: 'Bearer', expires_in: tokenTtlSeconds, scope: scopes.join(' '), created_at: createdAt });
+  });
+}

@@ -1,0 +1,70 @@
+/**
+ * Every error the API can answer with, in one registry: a stable machine code,
+ * the HTTP status and a message template. Routes throw `ApiError`s built from
+ * here; the error plugin turns them into the documented envelope.
+ */
+export const errorRegistry = {
+  INVALID_PARAMETER: { status: 400, message: (detail: string) => detail },
+  INVALID_BODY: { status: 400, message: (detail: string) => detail },
+  INVALID_PAGE_TOKEN: {
+    status: 400,
+    message: (detail: string) => `Invalid parameter 'page': ${detail}`,
+  },
+  MALFORMED_AUTHORIZATION: {
+    status: 401,
+    message: () => "Malformed Authorization header: expected 'Bearer <access token>'",
+  },
+  MISSING_TOKEN: { status: 401, message: () => 'Missing access token: send an Authorization: Bearer header' },
+  INVALID_TOKEN: { status: 401, message: () => 'Invalid or expired access token' },
+  INSUFFICIENT_SCOPE: {
+    status: 403,
+    message: (scope: string) => `This request needs the '${scope}' scope, which the access token was not granted`,
+  },
+  NOT_FOUND: { status: 404, message: (what: string) => `${what} not found` },
+  ROUTE_NOT_FOUND: { status: 404, message: (route: string) => `No such endpoint: ${route}` },
+  METHOD_NOT_ALLOWED: { status: 405, message: (route: string) => `Method not allowed: ${route}` },
+  CONFLICT: { status: 409, message: (detail: string) => detail },
+  BODY_TOO_LARGE: { status: 413, message: () => 'Request body too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: (type: string) => `Unsupported content type: ${type}` },
+  RATE_LIMITED: { status: 429, message: () => 'Too many requests, retry later' },
+  INTERNAL: { status: 500, message: () => 'Internal server error' },
+  STORE_UNAVAILABLE: { status: 503, message: () => 'The data store is unavailable, retry later' },
+} as const satisfies Record<string, { status: number; message: (arg: string) => string }>;
+
+export type ErrorCode = keyof typeof errorRegistry;
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly messages: string[];
+  constructor(
+    readonly code: ErrorCode,
+    detail = '',
+    /** Extra headers the error needs (WWW-Authenticate, Retry-After). */
+    readonly headers: Record<string, string> = {},
+  ) {
+    const entry = errorRegistry[code];
+    const message = entry.message(detail);
+    super(message);
+    this.name = 'ApiError';
+    this.status = entry.status;
+    this.messages = [message];
+  }
+}
+
+export const invalidParameter = (detail: string) => new ApiError('INVALID_PARAMETER', detail);
+
+/** Raised by the store when the database cannot be reached; maps to 503. */
+export class StoreUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super('store unavailable', { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** Raised by the store when a write breaks a uniqueness rule; maps to 409. */
+export class StoreConflictError extends Error {
+  constructor(cause: unknown) {
+    super('conflict', { cause });
+    this.name = 'StoreConflictError';
+  }
+}

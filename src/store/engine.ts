@@ -1,0 +1,64 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.js';
+
+export type Engine = 'sqlite' | 'postgres';
+
+export const DEFAULT_DATABASE_URL = 'sqlite:./data/sipsim.db';
+
+export type DatabaseLocation = { engine: 'sqlite'; path: string } | { engine: 'postgres'; url: string };
+
+/** `sqlite:PATH` (or `sqlite::memory:`) or a `postgres://` / `postgresql://` URL. */
+export function parseDatabaseUrl(url: string): DatabaseLocation {
+  if (/^postgres(ql)?:\/\//i.test(url)) return { engine: 'postgres', url };
+  const m = /^sqlite:(?:\/\/)?(.+)$/i.exec(url);
+  if (m) return { engine: 'sqlite', path: m[1] === ':memory:' ? ':memory:' : resolve(m[1]!) };
+  throw new Error(`Unsupported database URL '${url}': use sqlite:PATH or postgres://USER@HOST/DB`);
+}
+
+export interface Connection {
+  engine: Engine;
+  db: Kysely<Database>;
+  /** The raw better-sqlite3 handle (SQLite only), for bulk loads. */
+  sqlite?: SqliteDatabase.Database;
+  /** The raw pool (PostgreSQL only), for bulk loads. */
+  pool?: pg.Pool;
+}
+
+// PostgreSQL returns BIGINT as text by default; every id and time here fits a double.
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+export function connect(location: DatabaseLocation, options: { poolSize?: number } = {}): Connection {
+  if (location.engine === 'sqlite') {
+    if (location.path !== ':memory:') mkdirSync(dirname(location.path), { recursive: true });
+    const sqlite = new SqliteDatabase(location.path);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('cache_size = -65536');
+    sqlite.pragma('temp_store = MEMORY');
+    sqlite.pragma('mmap_size = 268435456');
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    return { engine: 'sqlite', db, sqlite };
+  }
+  const pool = new pg.Pool({
+    connectionString: location.url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30000,
+    types: pgTypes,
+  });
+  // An idle connection that breaks (server restart) must not crash the process;
+  // the next query gets a fresh connection.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { engine: 'postgres', db, pool };
+}

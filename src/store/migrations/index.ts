@@ -1,0 +1,20 @@
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import type { Engine } from '../engine.js';
+import * as initial from './001-initial.js';
+
+/** Numbered migrations, applied in order; never edit one that has shipped. */
+const migrations: Record<string, { up(db: Kysely<any>, engine: Engine): Promise<void> }> = {
+  '001-initial': initial,
+};
+
+export function migrationProvider(engine: Engine): MigrationProvider {
+  return {
+    async getMigrations() {
+      const out: Record<string, Migration> = {};
+      for (const [name, m] of Object.entries(migrations)) {
+        out[name] = { up: (db) => m.up(db, engine) };
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,99 @@
+import type { Generated } from 'kysely';
+
+/** Table shapes as Kysely sees them. Times are Unix seconds on every engine. */
+export interface Database {
+  accounts: {
+    id: Generated<number>;
+    name: string;
+    email: string | null;
+    timezone: string;
+    created_at: number;
+  };
+  employees: {
+    account_id: number;
+    id: Generated<number>;
+    name: string;
+    email: string | null;
+    created_at: number;
+    updated_at: number;
+  };
+  phones: {
+    account_id: number;
+    id: Generated<number>;
+    employee_id: number | null;
+    name: string;
+    status: string;
+    internal_number: number | null;
+    number: string;
+    group_id: number | null;
+    group_title: string | null;
+    /** JSON of the outbound, record, voicemail, forwarding and audio settings. */
+    settings: string;
+    created_at: number;
+    updated_at: number;
+  };
+  tags: {
+    account_id: number;
+    id: Generated<number>;
+    name: string;
+    /** The name folded for the case-insensitive uniqueness rule. */
+    name_key: string;
+    color: string;
+    description: string | null;
+    created_at: number;
+    updated_at: number;
+  };
+  calls: {
+    account_id: number;
+    id: Generated<number>;
+    pbx_id: string | null;
+    call_type: string;
+    sip_status: string;
+    sip_code: number;
+    caller_number: string;
+    caller_name: string | null;
+    target_number: string;
+    answered_phone_number: string | null;
+    phone_id: number | null;
+    answered_phone_id: number | null;
+    employee_id: number | null;
+    wait_duration_sec: number;
+    duration_sec: number;
+    play_record_link: string | null;
+    registration_time: number;
+    start_time: number;
+    answered_time: number | null;
+    end_time: number;
+    search_numbers: string;
+    search_name: string;
+    created_at: number;
+  };
+  call_tags: {
+    account_id: number;
+    call_id: number;
+    tag_id: number;
+    /** The call's start_time, so that a tag filter walks in list order. */
+    start_time: number;
+  };
+  oauth_clients: {
+    client_id: string;
+    account_id: number;
+    name: string;
+    secret_hash: string;
+    scopes: string;
+    created_at: number;
+    revoked_at: number | null;
+  };
+  access_tokens: {
+    token_hash: string;
+    account_id: number;
+    client_id: string;
+    scopes: string;
+    created_at: number;
+    expires_at: number;
+  };
+  server_settings: {
+    key: string;
+    value: string;
+  };
+}

@@ -1,0 +1,640 @@
+import { Migrator, sql, type Expression, type SqlBool } from 'kysely';
+import {
+  directionOf,
+  type CallResource,
+  type CallRow,
+  type CallType,
+  type SipStatus,
+} from '../domain/call.js';
+import type { CallFilter, SearchTerm } from '../domain/call-filters.js';
+import type { Position } from '../domain/cursor.js';
+import { formatDateTime, nowSeconds } from '../domain/time.js';
+import { connect, parseDatabaseUrl, type Connection, type Engine } from './engine.js';
+import { mapStoreError } from './errors.js';
+import { migrationProvider } from './migrations/index.js';
+import type { Database } from './schema.js';
+
+export interface Account {
+  id: number;
+  name: string;
+  email: string | null;
+  timezone: string;
+  createdAt: number;
+}
+
+export interface OAuthClient {
+  clientId: string;
+  accountId: number;
+  name: string;
+  secretHash: string;
+  scopes: string[];
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface AccessToken {
+  tokenHash: string;
+  accountId: number;
+  clientId: string;
+  scopes: string[];
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface Employee {
+  id: number;
+  accountId: number;
+  name: string;
+  email: string | null;
+  createdAt: number;
+}
+
+export interface PhoneSettings {
+  outbound_setting: Record<string, unknown>;
+  record_setting: Record<string, unknown>;
+  voicemail_setting: Record<string, unknown>;
+  forwarding_setting: Record<string, unknown>;
+  audio_setting: Record<string, unknown>;
+}
+
+export interface Phone {
+  id: number;
+  accountId: number;
+  employeeId: number | null;
+  name: string;
+  status: string;
+  internalNumber: number | null;
+  number: string;
+  groupId: number | null;
+  groupTitle: string | null;
+  settings: PhoneSettings;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Tag {
+  id: number;
+  accountId: number;
+  name: string;
+  color: string;
+  description: string | null;
+}
+
+/** A call to store, with the ids of the tags it carries. */
+export type NewCall = CallRow & { tagIds?: number[] };
+
+export interface CallPage {
+  calls: CallResource[];
+  /** Where the next page starts, or null on the last page. */
+  next: Position | null;
+}
+
+/** Above this many index hits, a substring search scans the window in list order instead. */
+const SEARCH_INDEX_CAP = 20000;
+
+const CALL_COLUMNS = [
+  'id',
+  'call_type',
+  'sip_status',
+  'caller_number',
+  'caller_name',
+  'target_number',
+  'answered_phone_number',
+  'wait_duration_sec',
+  'duration_sec',
+  'play_record_link',
+  'phone_id',
+  'answered_phone_id',
+  'employee_id',
+  'registration_time',
+  'start_time',
+  'answered_time',
+  'end_time',
+] as const;
+
+type CallSelection = Pick<Database['calls'], Exclude<(typeof CALL_COLUMNS)[number], 'id'>> & { id: number };
+
+function toCallResource(row: CallSelection, tags: Array<{ id: number; name: string }>): CallResource {
+  const callType = row.call_type as CallType;
+  return {
+    id: row.id,
+    call_type: callType,
+    direction: directionOf(callType),
+    sip_status: row.sip_status as SipStatus,
+    caller_number: row.caller_number,
+    caller_name: row.caller_name,
+    target_number: row.target_number,
+    receiver_number: row.target_number,
+    answered_phone_number: row.answered_phone_number,
+    answered: row.answered_time !== null,
+    wait_duration_sec: row.wait_duration_sec,
+    duration_sec: row.duration_sec,
+    play_record_link: row.play_record_link,
+    phone_id: row.phone_id,
+    answered_phone_id: row.answered_phone_id,
+    employee_id: row.employee_id,
+    registration_time: formatDateTime(row.registration_time),
+    start_time: formatDateTime(row.start_time),
+    answered_time: row.answered_time === null ? null : formatDateTime(row.answered_time),
+    end_time: formatDateTime(row.end_time),
+    tags,
+  };
+}
+
+/** Escapes a LIKE pattern's own wildcards; the queries use `ESCAPE '\'`. */
+function likeContaining(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+const DEFAULT_PHONE_SETTINGS: PhoneSettings = {
+  outbound_setting: { outbound_number: null, use_different_outbound_number: false, outbound_number_phone_id: null },
+  record_setting: { record_inbound_call: true, record_outbound_call: true },
+  voicemail_setting: { allow_voicemail: true, voicemail_file_id: null },
+  forwarding_setting: {
+    forced: { enabled: false, forward_number: null },
+    conditional: { enabled: false, timeout_seconds: 25, forward_number: null },
+  },
+  audio_setting: {
+    inbound_call_preroll_id: null,
+    outbound_call_preroll_id: null,
+    no_answer_file_id: null,
+    wait_preroll_dial: 0,
+  },
+};
+
+/**
+ * Everything sipsim keeps, behind one interface, on SQLite or PostgreSQL. The
+ * queries are shared; where the engines differ (bulk loads, the substring
+ * index) the difference is named by `engine`.
+ */
+export class Store {
+  readonly engine: Engine;
+  private readonly conn: Connection;
+  private cursorSecretCache: Buffer | null = null;
+
+  private constructor(conn: Connection) {
+    this.conn = conn;
+    this.engine = conn.engine;
+  }
+
+  static open(databaseUrl: string, options: { poolSize?: number } = {}): Store {
+    return new Store(connect(parseDatabaseUrl(databaseUrl), options));
+  }
+
+  get db() {
+    return this.conn.db;
+  }
+
+  /** Runs a store operation, mapping driver errors onto domain errors. */
+  private async run<T>(operation: () => Promise<T> | T): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw mapStoreError(error);
+    }
+  }
+
+  async migrate(): Promise<string[]> {
+    return this.run(async () => {
+      const migrator = new Migrator({
+        db: this.db,
+        provider: migrationProvider(this.engine),
+        migrationTableName: 'schema_migrations',
+        migrationLockTableName: 'schema_migrations_lock',
+      });
+      const { error, results } = await migrator.migrateToLatest();
+      if (error) throw error;
+      return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.run(() => sql`SELECT 1`.execute(this.db));
+  }
+
+  /** Refreshes the planner's statistics after a bulk load. */
+  async analyze(): Promise<void> {
+    await this.run(() => sql`ANALYZE`.execute(this.db));
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  async cursorSecret(): Promise<Buffer> {
+    if (!this.cursorSecretCache) {
+      const row = await this.run(() =>
+        this.db.selectFrom('server_settings').select('value').where('key', '=', 'cursor_secret').executeTakeFirstOrThrow(),
+      );
+      this.cursorSecretCache = Buffer.from(row.value, 'base64');
+    }
+    return this.cursorSecretCache;
+  }
+
+  // ---- accounts ----
+
+  async createAccount(input: { name: string; email?: string | null; timezone?: string }): Promise<Account> {
+    const createdAt = nowSeconds();
+    const row = await this.run(() =>
+      this.db
+        .insertInto('accounts')
+        .values({ name: input.name, email: input.email ?? null, timezone: input.timezone ?? 'UTC', created_at: createdAt })
+        .returning('id')
+        .executeTakeFirstOrThrow(),
+    );
+    return { id: row.id, name: input.name, email: input.email ?? null, timezone: input.timezone ?? 'UTC', createdAt };
+  }
+
+  async getAccount(id: number): Promise<Account | null> {
+    const row = await this.run(() => this.db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst());
+    return row ? { id: row.id, name: row.name, email: row.email, timezone: row.timezone, createdAt: row.created_at } : null;
+  }
+
+  async listAccounts(): Promise<Account[]> {
+    const rows = await this.run(() => this.db.selectFrom('accounts').selectAll().orderBy('id').execute());
+    return rows.map((row) => ({ id: row.id, name: row.name, email: row.email, timezone: row.timezone, createdAt: row.created_at }));
+  }
+
+  // ---- OAuth clients and tokens ----
+
+  async createClient(client: Omit<OAuthClient, 'createdAt' | 'revokedAt'>): Promise<OAuthClient> {
+    const createdAt = nowSeconds();
+    await this.run(() =>
+      this.db
+        .insertInto('oauth_clients')
+        .values({
+          client_id: client.clientId,
+          account_id: client.accountId,
+          name: client.name,
+          secret_hash: client.secretHash,
+          scopes: client.scopes.join(' '),
+          created_at: createdAt,
+          revoked_at: null,
+        })
+        .execute(),
+    );
+    return { ...client, createdAt, revokedAt: null };
+  }
+
+  async findClient(clientId: string): Promise<OAuthClient | null> {
+    const row = await this.run(() =>
+      this.db.selectFrom('oauth_clients').selectAll().where('client_id', '=', clientId).executeTakeFirst(),
+    );
+    return row ? toClient(row) : null;
+  }
+
+  async listClients(accountId?: number): Promise<OAuthClient[]> {
+    let query = this.db.selectFrom('oauth_clients').selectAll().orderBy('created_at').orderBy('client_id');
+    if (accountId !== undefined) query = query.where('account_id', '=', accountId);
+    const rows = await this.run(() => query.execute());
+    return rows.map(toClient);
+  }
+
+  /** Revokes a client and every token it was issued. False when there is no such client. */
+  async revokeClient(clientId: string): Promise<boolean> {
+    return this.run(() =>
+      this.db.transaction().execute(async (trx) => {
+        const result = await trx
+          .updateTable('oauth_clients')
+          .set({ revoked_at: nowSeconds() })
+          .where('client_id', '=', clientId)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst();
+        await trx.deleteFrom('access_tokens').where('client_id', '=', clientId).execute();
+        return Number(result.numUpdatedRows) > 0;
+      }),
+    );
+  }
+
+  async saveToken(token: AccessToken): Promise<void> {
+    await this.run(async () => {
+      await this.db
+        .insertInto('access_tokens')
+        .values({
+          token_hash: token.tokenHash,
+          account_id: token.accountId,
+          client_id: token.clientId,
+          scopes: token.scopes.join(' '),
+          created_at: token.createdAt,
+          expires_at: token.expiresAt,
+        })
+        .execute();
+      // Expired tokens are useless; sweep them as new ones are issued.
+      await this.db.deleteFrom('access_tokens').where('expires_at', '<', token.createdAt - 3600).execute();
+    });
+  }
+
+  async findToken(tokenHash: string): Promise<AccessToken | null> {
+    const row = await this.run(() =>
+      this.db.selectFrom('access_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst(),
+    );
+    return row
+      ? {
+          tokenHash: row.token_hash,
+          accountId: row.account_id,
+          clientId: row.client_id,
+          scopes: row.scopes.split(' ').filter(Boolean),
+          createdAt: row.created_at,
+          expiresAt: row.expires_at,
+        }
+      : null;
+  }
+
+  // ---- employees, phones, tags ----
+
+  async createEmployee(accountId: number, input: { name: string; email?: string | null }): Promise<Employee> {
+    const now = nowSeconds();
+    const row = await this.run(() =>
+      this.db
+        .insertInto('employees')
+        .values({ account_id: accountId, name: input.name, email: input.email ?? null, created_at: now, updated_at: now })
+        .returning('id')
+        .executeTakeFirstOrThrow(),
+    );
+    return { id: row.id, accountId, name: input.name, email: input.email ?? null, createdAt: now };
+  }
+
+  async createPhone(
+    accountId: number,
+    input: {
+      number: string;
+      name: string;
+      employeeId?: number | null;
+      status?: string;
+      internalNumber?: number | null;
+      groupId?: number | null;
+      groupTitle?: string | null;
+      settings?: Partial<PhoneSettings>;
+    },
+  ): Promise<Phone> {
+    const now = nowSeconds();
+    const settings = { ...DEFAULT_PHONE_SETTINGS, ...input.settings };
+    const row = await this.run(() =>
+      this.db
+        .insertInto('phones')
+        .values({
+          account_id: accountId,
+          employee_id: input.employeeId ?? null,
+          name: input.name,
+          status: input.status ?? 'active',
+          internal_number: input.internalNumber ?? null,
+          number: input.number,
+          group_id: input.groupId ?? null,
+          group_title: input.groupTitle ?? null,
+          settings: JSON.stringify(settings),
+          created_at: now,
+          updated_at: now,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow(),
+    );
+    return {
+      id: row.id,
+      accountId,
+      employeeId: input.employeeId ?? null,
+      name: input.name,
+      status: input.status ?? 'active',
+      internalNumber: input.internalNumber ?? null,
+      number: input.number,
+      groupId: input.groupId ?? null,
+      groupTitle: input.groupTitle ?? null,
+      settings,
+      createdAt: now,
+      updatedAt: now,
+    };
+  }
+
+  async createTag(accountId: number, input: { name: string; color?: string; description?: string | null }): Promise<Tag> {
+    const now = nowSeconds();
+    const color = input.color ?? '#6B7280';
+    const row = await this.run(() =>
+      this.db
+        .insertInto('tags')
+        .values({
+          account_id: accountId,
+          name: input.name,
+          name_key: input.name.trim().toLowerCase(),
+          color,
+          description: input.description ?? null,
+          created_at: now,
+          updated_at: now,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow(),
+    );
+    return { id: row.id, accountId, name: input.name, color, description: input.description ?? null };
+  }
+
+  // ---- calls ----
+
+  /**
+   * Stores finished calls in one transaction and returns their ids in order.
+   * Bulk loads go straight through the driver: row-at-a-time prepared
+   * statements on SQLite, column arrays through `unnest` on PostgreSQL.
+   */
+  async insertCalls(accountId: number, calls: NewCall[]): Promise<number[]> {
+    if (calls.length === 0) return [];
+    const createdAt = nowSeconds();
+    return this.run(() =>
+      this.engine === 'sqlite' ? this.insertCallsSqlite(accountId, calls, createdAt) : this.insertCallsPostgres(accountId, calls, createdAt),
+    );
+  }
+
+  private insertCallsSqlite(accountId: number, calls: NewCall[], createdAt: number): number[] {
+    const sqlite = this.conn.sqlite!;
+    const insertCall = sqlite.prepare(
+      `INSERT INTO calls (account_id, pbx_id, call_type, sip_status, sip_code, caller_number, caller_name, target_number,
+         answered_phone_number, phone_id, answered_phone_id, employee_id, wait_duration_sec, duration_sec, play_record_link,
+         registration_time, start_time, answered_time, end_time, search_numbers, search_name, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const insertTag = sqlite.prepare(`INSERT OR IGNORE INTO call_tags (account_id, call_id, tag_id, start_time) VALUES (?, ?, ?, ?)`);
+    const indexForSearch = sqlite.prepare(
+      `INSERT INTO calls_search (rowid, search_numbers, search_name)
+       SELECT id, search_numbers, search_name FROM calls WHERE id >= ? AND id <= ?`,
+    );
+    const load = sqlite.transaction((rows: NewCall[]) => {
+      const ids: number[] = [];
+      for (const c of rows) {
+        const { lastInsertRowid } = insertCall.run(
+          accountId, c.pbxId, c.callType, c.sipStatus, c.sipCode, c.callerNumber, c.callerName, c.targetNumber,
+          c.answeredPhoneNumber, c.phoneId, c.answeredPhoneId, c.employeeId, c.waitDurationSec, c.durationSec,
+          c.playRecordLink, c.registrationTime, c.startTime, c.answeredTime, c.endTime, c.searchNumbers, c.searchName,
+          createdAt,
+        );
+        const id = Number(lastInsertRowid);
+        ids.push(id);
+        for (const tagId of c.tagIds ?? []) insertTag.run(accountId, id, tagId, c.startTime);
+      }
+      // Ids are consecutive within one write transaction.
+      indexForSearch.run(ids[0], ids[ids.length - 1]);
+      return ids;
+    });
+    return load(calls);
+  }
+
+  private async insertCallsPostgres(accountId: number, calls: NewCall[], createdAt: number): Promise<number[]> {
+    const client = await this.conn.pool!.connect();
+    try {
+      await client.query('BEGIN');
+      // Ids come from the table's own sequence first, so that tags can be linked in the same statement batch.
+      const { rows: idRows } = await client.query<{ id: number }>(
+        `SELECT nextval(pg_get_serial_sequence('calls', 'id')) AS id FROM generate_series(1, $1)`,
+        [calls.length],
+      );
+      const ids = idRows.map((r) => Number(r.id));
+      const col = <K extends keyof NewCall>(key: K) => calls.map((c) => c[key]);
+      await client.query(
+        `INSERT INTO calls (account_id, id, pbx_id, call_type, sip_status, sip_code, caller_number, caller_name, target_number,
+           answered_phone_number, phone_id, answered_phone_id, employee_id, wait_duration_sec, duration_sec, play_record_link,
+           registration_time, start_time, answered_time, end_time, search_numbers, search_name, created_at)
+         SELECT $1, * , $22 FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[],
+           $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::int[], $15::int[], $16::text[],
+           $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[], $21::text[], $23::text[])`,
+        [
+          accountId, ids, col('pbxId'), col('callType'), col('sipStatus'), col('sipCode'), col('callerNumber'),
+          col('callerName'), col('targetNumber'), col('answeredPhoneNumber'), col('phoneId'), col('answeredPhoneId'),
+          col('employeeId'), col('waitDurationSec'), col('durationSec'), col('playRecordLink'), col('registrationTime'),
+          col('startTime'), col('answeredTime'), col('endTime'), col('searchNumbers'), createdAt, col('searchName'),
+        ],
+      );
+      const tagCallIds: number[] = [];
+      const tagIds: number[] = [];
+      const tagTimes: number[] = [];
+      calls.forEach((c, i) => {
+        for (const tagId of new Set(c.tagIds ?? [])) {
+          tagCallIds.push(ids[i]!);
+          tagIds.push(tagId);
+          tagTimes.push(c.startTime);
+        }
+      });
+      if (tagIds.length) {
+        await client.query(
+          `INSERT INTO call_tags (account_id, call_id, tag_id, start_time)
+           SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[]) ON CONFLICT DO NOTHING`,
+          [accountId, tagCallIds, tagIds, tagTimes],
+        );
+      }
+      await client.query('COMMIT');
+      return ids;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async getCall(accountId: number, id: number): Promise<CallResource | null> {
+    return this.run(async () => {
+      const row = await this.db
+        .selectFrom('calls')
+        .select(CALL_COLUMNS)
+        .where('account_id', '=', accountId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (!row) return null;
+      const tags = await this.tagsOfCalls(accountId, [row.id]);
+      return toCallResource(row as CallSelection, tags.get(row.id) ?? []);
+    });
+  }
+
+  /** One page of calls, newest first, after `after` when given. */
+  async listCalls(accountId: number, filter: CallFilter, limit: number, after: Position | null): Promise<CallPage> {
+    return this.run(async () => {
+      const searchPlan = filter.search ? await this.planSearch(filter.search) : null;
+      let query = this.db
+        .selectFrom('calls')
+        .select(CALL_COLUMNS)
+        .where('account_id', '=', accountId)
+        .where('start_time', '>=', filter.startTime)
+        .where('start_time', '<=', filter.endTime);
+      if (after) {
+        query = query.where(({ eb, refTuple, tuple }) => eb(refTuple('start_time', 'id'), '<', tuple(after.startTime, after.id)));
+      }
+      if (filter.callTypes) query = query.where('call_type', 'in', filter.callTypes);
+      if (filter.employeeIds) query = query.where('employee_id', 'in', filter.employeeIds);
+      if (filter.tagIds) {
+        const tagIds = filter.tagIds;
+        query = query.where(({ exists, selectFrom }) =>
+          exists(
+            selectFrom('call_tags')
+              .select(sql.lit(1).as('one'))
+              .where('call_tags.account_id', '=', accountId)
+              .whereRef('call_tags.call_id', '=', 'calls.id')
+              .where('call_tags.tag_id', 'in', tagIds),
+          ),
+        );
+      }
+      if (searchPlan) query = query.where(searchPlan);
+      const rows = (await query
+        .orderBy('start_time', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit + 1)
+        .execute()) as CallSelection[];
+
+      const hasMore = rows.length > limit;
+      if (hasMore) rows.length = limit;
+      const tags = await this.tagsOfCalls(accountId, rows.map((r) => r.id));
+      const last = rows[rows.length - 1];
+      return {
+        calls: rows.map((row) => toCallResource(row, tags.get(row.id) ?? [])),
+        next: hasMore && last ? { startTime: last.start_time, id: last.id } : null,
+      };
+    });
+  }
+
+  /**
+   * The predicate for a substring search. PostgreSQL's planner weighs the
+   * trigram index against the time index by itself. SQLite's does not, so the
+   * FTS5 trigram index is asked how many calls match: few, and the query starts
+   * from those calls; many, and it walks the window in order, where matches come
+   * quickly.
+   */
+  private async planSearch(term: SearchTerm): Promise<() => Expression<SqlBool>> {
+    const column = term.kind === 'number' ? 'search_numbers' : 'search_name';
+    const text = term.kind === 'number' ? term.digits : term.text;
+    const likePredicate = () => sql<SqlBool>`${sql.ref(`calls.${column}`)} LIKE ${likeContaining(text)} ESCAPE '\\'`;
+    // The trigram index needs at least three characters.
+    if (this.engine === 'postgres' || [...text].length < 3) return likePredicate;
+    const match = `${column} : "${text.replace(/"/g, '""')}"`;
+    const { hits } = (await sql<{ hits: number }>`
+      SELECT count(*) AS hits FROM (SELECT rowid FROM calls_search WHERE calls_search MATCH ${match} LIMIT ${SEARCH_INDEX_CAP})
+    `
+      .execute(this.db)
+      .then((r) => r.rows[0]))!;
+    if (Number(hits) >= SEARCH_INDEX_CAP) return likePredicate;
+    return () => sql<SqlBool>`calls.id IN (SELECT rowid FROM calls_search WHERE calls_search MATCH ${match})`;
+  }
+
+  private async tagsOfCalls(accountId: number, callIds: number[]): Promise<Map<number, Array<{ id: number; name: string }>>> {
+    const byCall = new Map<number, Array<{ id: number; name: string }>>();
+    if (callIds.length === 0) return byCall;
+    const rows = await this.db
+      .selectFrom('call_tags')
+      .innerJoin('tags', (join) => join.onRef('tags.account_id', '=', 'call_tags.account_id').onRef('tags.id', '=', 'call_tags.tag_id'))
+      .select(['call_tags.call_id', 'tags.id', 'tags.name'])
+      .where('call_tags.account_id', '=', accountId)
+      .where('call_tags.call_id', 'in', callIds)
+      .orderBy('tags.name')
+      .execute();
+    for (const row of rows) {
+      let list = byCall.get(row.call_id);
+      if (!list) byCall.set(row.call_id, (list = []));
+      list.push({ id: row.id, name: row.name });
+    }
+    return byCall;
+  }
+}
+
+function toClient(row: Database['oauth_clients']): OAuthClient {
+  return {
+    clientId: row.client_id,
+    accountId: row.account_id,
+    name: row.name,
+    secretHash: row.secret_hash,
+    scopes: row.scopes.split(' ').filter(Boolean),
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+  };
+}
