@@ -56,9 +56,12 @@ export function connect(location: DatabaseLocation, options: { poolSize?: number
     idleTimeoutMillis: 30000,
     types: pgTypes,
   });
-  // An idle connection that breaks (server restart) must not crash the process;
-  // the next query gets a fresh connection.
+  // A connection that breaks (server restart, network cut) must not crash the
+  // process: the query in flight fails with a 503, the pool discards the
+  // connection, and the next query gets a fresh one. Idle connections report on
+  // the pool; checked-out ones report on the client itself.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { engine: 'postgres', db, pool };
 }
