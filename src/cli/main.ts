@@ -28,11 +28,11 @@ function nonNegativeInt(name: string) {
   };
 }
 
-/** Opens and migrates the store, runs the action, and always closes the store. */
-async function withStore<T>(databaseUrl: string, action: (store: Store) => Promise<T>): Promise<T> {
+/** Opens the store (migrated unless told otherwise), runs the action, and always closes the store. */
+async function withStore<T>(databaseUrl: string, action: (store: Store) => Promise<T>, options = { migrate: true }): Promise<T> {
   const store = Store.open(databaseUrl);
   try {
-    await store.migrate();
+    if (options.migrate) await store.migrate();
     return await action(store);
   } finally {
     await store.close();
@@ -105,7 +105,7 @@ program
   .addOption(databaseOption())
   .addOption(jsonOption())
   .action(async (opts) => {
-    const applied = await withStore(opts.database, (store) => store.migrate());
+    const applied = await withStore(opts.database, (store) => store.migrate(), { migrate: false });
     print(opts.json, { applied }, applied.length ? `Applied: ${applied.join(', ')}` : 'The schema is up to date');
   });
 

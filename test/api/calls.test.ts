@@ -40,7 +40,7 @@ describe.each(ENGINES)('calls API on %s', (engine) => {
       ]);
       Object.assign(ids, { inbound, outbound, missed, voicemail, named, late });
       const other = await h.store.createAccount({ name: 'Other Co' });
-      [otherAccountCallId] = await h.insert([callInput({ start: '2024-01-15T10:30:05Z' })], other.id);
+      otherAccountCallId = (await h.insert([callInput({ start: '2024-01-15T10:30:05Z' })], other.id))[0]!;
     });
     afterAll(() => h?.close());
 
