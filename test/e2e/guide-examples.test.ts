@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveCall, directionOf, type CallInput, type CallRow } from '../../src/domain/call.js';
 import { formatDateTime, nowSeconds } from '../../src/domain/time.js';
 import { ENGINES, engineAvailable } from '../helpers/engines.js';
+import { CLIENT_TOOLS_READY } from '../helpers/tools.js';
 import { at, callInput, createHarness, type ApiHarness } from '../helpers/fixture.js';
 import { EXAMPLES_DIR, fillPlaceholders, GUIDE_BASE_URL, lines, listen, readExample, runCurl, runPython, scratchDir } from './support.js';
 
@@ -118,7 +119,7 @@ function otherAccountCalls(now: number): Array<CallInput & { tagIds?: number[] }
 }
 
 describe.each(ENGINES)('the Calls guide examples against a real server on %s', (engine) => {
-  describe.skipIf(!engineAvailable(engine))('', () => {
+  describe.skipIf(!engineAvailable(engine) || !CLIENT_TOOLS_READY)('', () => {
     let h: ApiHarness;
     let base: string;
     let token: string;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueClient } from '../../src/admin.js';
 import { formatDateTime } from '../../src/domain/time.js';
 import { ENGINES, engineAvailable } from '../helpers/engines.js';
+import { CLIENT_TOOLS_READY } from '../helpers/tools.js';
 import { at, callInput, createHarness, type ApiHarness } from '../helpers/fixture.js';
 import { fillPlaceholders, GUIDE_BASE_URL, lines, listen, readExample, runCurl, runPython, scratchDir } from './support.js';
 
@@ -15,7 +16,7 @@ const CALLS = 60; // three full pages of 20: no empty page may follow the last f
 const SCOPES = 'account.read calls.read phones.read';
 
 describe.each(ENGINES)('documented OAuth clients against a real server on %s', (engine) => {
-  describe.skipIf(!engineAvailable(engine))('', () => {
+  describe.skipIf(!engineAvailable(engine) || !CLIENT_TOOLS_READY)('', () => {
     let h: ApiHarness;
     let base: string;
     let clientId: string;

@@ -1,6 +1,15 @@
 import { PG_ADMIN_URL, PG_SKIP_NOTICE } from './engines.js';
+import { CLIENT_TOOLS_NOTICE, CLIENT_TOOLS_READY } from './tools.js';
 
-/** Says plainly, once per run, what was skipped and how to run it. */
-export default function setup(): void {
-  if (!PG_ADMIN_URL) process.stderr.write(`\n${PG_SKIP_NOTICE}\n\n`);
+/** Says plainly, before and after the run, what was skipped and how to run it. */
+export default function setup(): () => void {
+  const notices = [
+    ...(!PG_ADMIN_URL && !process.env.CI ? [PG_SKIP_NOTICE] : []),
+    ...(!CLIENT_TOOLS_READY ? [CLIENT_TOOLS_NOTICE] : []),
+  ];
+  const say = () => {
+    for (const notice of notices) process.stderr.write(`\n${notice}\n`);
+  };
+  say();
+  return say;
 }

@@ -1,0 +1,17 @@
+import { spawnSync } from 'node:child_process';
+
+/**
+ * The end-to-end tests drive real clients: Python's `requests` and `curl`. On a
+ * machine without them those tests are skipped with a notice; in CI (CI=true)
+ * they are never skipped, so that a missing tool fails the run.
+ */
+const works = (command: string, args: string[]) => spawnSync(command, args, { stdio: 'ignore' }).status === 0;
+
+export const HAS_PYTHON_REQUESTS = works('python3', ['-c', 'import requests']);
+export const HAS_CURL = works('curl', ['--version']);
+const IN_CI = Boolean(process.env.CI);
+
+export const CLIENT_TOOLS_READY = IN_CI || (HAS_PYTHON_REQUESTS && HAS_CURL);
+
+export const CLIENT_TOOLS_NOTICE =
+  'End-to-end client tests SKIPPED: they need python3 with requests and curl. To run them: apt-get install python3-requests curl';
