@@ -76,6 +76,16 @@ describe.each(ENGINES)('OAuth and scopes on %s', (engine) => {
       expect(typeof r.json().error_description).toBe('string');
     });
 
+    it('refuses a repeated parameter and credentials sent two ways at once', async () => {
+      const repeated = await tokenRequest(`grant_type=client_credentials&grant_type=password&client_id=${clientId}&client_secret=${clientSecret}`);
+      expect(repeated.statusCode).toBe(400);
+      expect(repeated.json()).toMatchObject({ error: 'invalid_request' });
+      const basic = Buffer.from(`${clientId}:${clientSecret}`).toString('base64');
+      const both = await tokenRequest(form({ grant_type: 'client_credentials', client_secret: clientSecret }), { authorization: `Basic ${basic}` });
+      expect(both.statusCode).toBe(400);
+      expect(both.json()).toMatchObject({ error: 'invalid_request' });
+    });
+
     it('refuses a revoked client and the tokens it was issued', async () => {
       const issued = await issueClient(h.store, h.accountId, { scopes: 'calls.read' });
       const credentials = { grant_type: 'client_credentials', client_id: issued.client.clientId, client_secret: issued.clientSecret };

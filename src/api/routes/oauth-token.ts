@@ -16,10 +16,18 @@ function oauthError(reply: FastifyReply, status: number, error: OAuthErrorCode, 
     .send({ error, error_description: description });
 }
 
-function field(body: Record<string, unknown>, name: string): string | undefined {
-  const value = body[name];
-  if (value === undefined || value === null) return undefined;
-  return Array.isArray(value) ? '\u0000repeated' : String(value);
+const FIELDS = ['grant_type', 'client_id', 'client_secret', 'scope'] as const;
+type TokenForm = Partial<Record<(typeof FIELDS)[number], string>>;
+
+/** The token request's fields, or the name of one that was sent more than once. */
+function readForm(body: Record<string, unknown>): TokenForm | { repeated: string } {
+  const form: TokenForm = {};
+  for (const name of FIELDS) {
+    const value = body[name];
+    if (Array.isArray(value)) return { repeated: name };
+    if (value !== undefined && value !== null) form[name] = String(value);
+  }
+  return form;
 }
 
 /** HTTP Basic credentials, form-url-decoded as RFC 6749 section 2.3.1 asks. */
@@ -38,13 +46,11 @@ function basicCredentials(header: string | undefined): { id: string; secret: str
 
 export function registerOauthToken(app: FastifyInstance, store: Store, tokenTtlSeconds: number): void {
   app.post('/oauth/token', async (request, reply) => {
-    const body = (request.body && typeof request.body === 'object' ? request.body : {}) as Record<string, unknown>;
-    for (const name of ['grant_type', 'client_id', 'client_secret', 'scope']) {
-      if (field(body, name) === '\u0000repeated') {
-        return oauthError(reply, 400, 'invalid_request', `Parameter '${name}' must not be repeated`);
-      }
+    const form = readForm((request.body && typeof request.body === 'object' ? request.body : {}) as Record<string, unknown>);
+    if ('repeated' in form) {
+      return oauthError(reply, 400, 'invalid_request', `Parameter '${form.repeated}' must not be repeated`);
     }
-    const grantType = field(body, 'grant_type');
+    const grantType = form.grant_type;
     if (!grantType) return oauthError(reply, 400, 'invalid_request', "Missing parameter 'grant_type'");
     if (grantType !== 'client_credentials') {
       return oauthError(reply, 400, 'unsupported_grant_type', "Only the 'client_credentials' grant is supported");
@@ -52,8 +58,8 @@ export function registerOauthToken(app: FastifyInstance, store: Store, tokenTtlS
 
     const basic = basicCredentials(request.headers.authorization);
     if (basic === 'malformed') return oauthError(reply, 401, 'invalid_client', 'Malformed HTTP Basic credentials', true);
-    const bodyId = field(body, 'client_id');
-    const bodySecret = field(body, 'client_secret');
+    const bodyId = form.client_id;
+    const bodySecret = form.client_secret;
     if (basic && (bodySecret !== undefined || (bodyId !== undefined && bodyId !== basic.id))) {
       return oauthError(reply, 400, 'invalid_request', 'Send client credentials either in the body or with HTTP Basic, not both');
     }
@@ -70,7 +76,7 @@ export function registerOauthToken(app: FastifyInstance, store: Store, tokenTtlS
       return oauthError(reply, 401, 'invalid_client', 'Client authentication failed', !!basic);
     }
 
-    const scopeText = field(body, 'scope');
+    const scopeText = form.scope;
     let scopes = client.scopes;
     if (scopeText !== undefined && scopeText.trim() !== '') {
       const requested = parseScopeList(scopeText);
