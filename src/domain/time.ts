@@ -34,9 +34,22 @@ export function parseDateTime(text: string): ParsedInstant | null {
   return { seconds, fractional: /[1-9]/.test(frac) };
 }
 
-/** Unix seconds to the wire format: UTC, whole seconds, `Z`. */
+let lastDay = NaN;
+let lastDayPrefix = '';
+const two = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+
+/**
+ * Unix seconds to the wire format: UTC, whole seconds, `Z`. A page formats four
+ * times per call and most share a day, so the date part is kept from the last call.
+ */
 export function formatDateTime(seconds: number): string {
-  return new Date(seconds * 1000).toISOString().slice(0, 19) + 'Z';
+  const day = Math.floor(seconds / 86400);
+  if (day !== lastDay) {
+    lastDay = day;
+    lastDayPrefix = new Date(day * 86400000).toISOString().slice(0, 11);
+  }
+  const inDay = seconds - day * 86400;
+  return `${lastDayPrefix}${two(Math.floor(inDay / 3600))}:${two(Math.floor(inDay / 60) % 60)}:${two(inDay % 60)}Z`;
 }
 
 export function nowSeconds(): number {

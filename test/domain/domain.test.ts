@@ -33,6 +33,12 @@ describe('date-times', () => {
 
   it('writes UTC with Z and whole seconds', () => {
     expect(formatDateTime(1705314600)).toBe('2024-01-15T10:30:00Z');
+    // The fast path agrees with the standard library across days, leap years and the epoch.
+    for (let s = -86400 * 3; s < 4102444800; s += 86400 * 97 + 3607) {
+      for (const t of [s, s + 59, s + 3599, s + 86399]) {
+        expect(formatDateTime(t)).toBe(`${new Date(t * 1000).toISOString().slice(0, 19)}Z`);
+      }
+    }
   });
 });
 
