@@ -112,7 +112,12 @@ export function parseSearch(raw: string): SearchTerm | null {
   if (text === '') return null;
   const compact = text.replace(/[\s\-.()/]/g, '');
   const number = /^(?:\+|00)?(\d+)$/.exec(compact);
-  if (number) return { kind: 'number', digits: number[1]! };
+  if (number) {
+    // A national number ("06 12 34 56 78") is stored in E.164 ("+33612345678"):
+    // without its trunk 0 it still matches, and so does every literal match.
+    const national = /^0([1-9]\d{7,})$/.exec(compact);
+    return { kind: 'number', digits: national ? national[1]! : number[1]! };
+  }
   return { kind: 'name', text: foldText(text).replace(/\s+/g, ' ') };
 }
 

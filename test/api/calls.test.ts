@@ -157,6 +157,8 @@ describe.each(ENGINES)('calls API on %s', (engine) => {
       expect(await search('(612) 345-678')).toEqual(guide);
       expect(await search('6.12.34')).toEqual(guide);
       expect(await search('612345')).toEqual(guide);
+      // The national way of writing a French number finds its E.164 form.
+      expect(await search('06 12 34 56 78')).toEqual(guide);
       // The guide's own URL leaves '+' unencoded: it arrives as a space.
       expect(idsOf((await list(`${base}&search=+33612345678`)).body)).toEqual(guide);
       // Target and answering numbers count too.

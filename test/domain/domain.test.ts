@@ -82,6 +82,8 @@ describe('search terms', () => {
     ['0033 6 12', { kind: 'number', digits: '33612' }],
     ['(612) 345-678', { kind: 'number', digits: '612345678' }],
     ['06.12.34', { kind: 'number', digits: '061234' }],
+    ['06 12 34 56 78', { kind: 'number', digits: '612345678' }],
+    ['01 98 76 54 32', { kind: 'number', digits: '198765432' }],
     ['Élodie  Dupont', { kind: 'name', text: 'elodie dupont' }],
     ['Agence 42', { kind: 'name', text: 'agence 42' }],
     ['   ', null],
