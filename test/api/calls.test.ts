@@ -284,6 +284,11 @@ describe.each(ENGINES)('calls API on %s', (engine) => {
       const r = await h.app.inject({ url: '/api/v2/nothing-here' });
       expect(r.statusCode).toBe(404);
       expect(r.json()).toMatchObject({ status: 404, code: 'ROUTE_NOT_FOUND', path: '/api/v2/nothing-here' });
+      expect(r.headers['x-request-id']).toBe(r.json().request_id);
+      // A request id from a proxy in front is kept, so that logs line up.
+      const traced = await h.app.inject({ url: '/health', headers: { 'x-request-id': 'lb-1234' } });
+      expect(traced.headers['x-request-id']).toBe('lb-1234');
+      expect(traced.json().request_id).toBe('lb-1234');
     });
 
     it('reports health without a token', async () => {
