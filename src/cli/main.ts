@@ -83,6 +83,11 @@ program
         demoAccount = (await store.getAccount(demo.accountId))!;
       }
       if (demoAccount) banner = await ensureDemoCredentials(store, config, demoAccount.id);
+      else {
+        process.stderr.write(
+          'This store already holds accounts, so no demo data was added. Create credentials with: sipsim clients create --account ID\n',
+        );
+      }
     }
     const app = buildApp({ store, config });
     const shutdown = async (signal: string) => {
