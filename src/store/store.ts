@@ -557,7 +557,9 @@ export class Store {
         .selectFrom('calls')
         .$if(singleTag !== null, (qb) =>
           qb
-            .innerJoin('call_tags', (join) => join.onRef('call_tags.call_id', '=', 'calls.id'))
+            .innerJoin('call_tags', (join) =>
+              join.onRef('call_tags.account_id', '=', 'calls.account_id').onRef('call_tags.call_id', '=', 'calls.id'),
+            )
             .where('call_tags.account_id', '=', accountId)
             .where('call_tags.tag_id', '=', singleTag!),
         )
