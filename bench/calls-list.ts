@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import type SqliteDatabase from 'better-sqlite3';
@@ -63,15 +64,28 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { engines: ['sqlite', 'postgres'], rounds: 8, floorMs: 400, httpSeconds: 1, keepPg: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--engines') options.engines = argv[++i]!.split(',') as Options['engines'];
-    else if (arg === '--rounds') options.rounds = Number(argv[++i]);
-    else if (arg === '--quick') Object.assign(options, { rounds: 2, floorMs: 300, httpSeconds: 1 });
-    else if (arg === '--keep-pg') options.keepPg = true;
-    else throw new Error(`Unknown option ${arg}`);
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      engines: { type: 'string', default: 'sqlite,postgres' },
+      rounds: { type: 'string', default: '8' },
+      quick: { type: 'boolean', default: false },
+      'keep-pg': { type: 'boolean', default: false },
+    },
+  });
+  const engines = values.engines.split(',');
+  for (const engine of engines) {
+    if (engine !== 'sqlite' && engine !== 'postgres') throw new Error(`Unknown engine '${engine}': use sqlite, postgres or both`);
   }
+  const options: Options = {
+    engines: engines as Options['engines'],
+    rounds: Number(values.rounds),
+    floorMs: 400,
+    httpSeconds: 1,
+    keepPg: values['keep-pg'],
+  };
+  if (!Number.isInteger(options.rounds) || options.rounds < 1) throw new Error('--rounds must be a positive integer');
+  if (values.quick) Object.assign(options, { rounds: 2, floorMs: 300, httpSeconds: 1 });
   return options;
 }
 
