@@ -23,10 +23,6 @@ export type Scope = (typeof ALL_SCOPES)[number];
 
 const known = new Set<string>(ALL_SCOPES);
 
-export function isScope(value: string): value is Scope {
-  return known.has(value);
-}
-
 /** Splits a space-separated scope string (OAuth's format), dropping duplicates. */
 export function parseScopeList(value: string): string[] {
   return [...new Set(value.split(/[\s,]+/).filter(Boolean))];
