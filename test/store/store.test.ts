@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveCall } from '../../src/domain/call.js';
-import { StoreConflictError } from '../../src/domain/errors.js';
+import { StoreConflictError, StoreUnavailableError } from '../../src/domain/errors.js';
+import { mapStoreError } from '../../src/store/errors.js';
 import type { Store } from '../../src/store/store.js';
 import { ENGINES, engineAvailable, openTestStore } from '../helpers/engines.js';
 import { callInput } from '../helpers/fixture.js';
@@ -68,5 +69,25 @@ describe.each(ENGINES)('store on %s', (engine) => {
       expect((await store.findClient('c1'))?.revokedAt).not.toBeNull();
       expect((await store.listClients(account.id)).map((c) => c.clientId)).toEqual(['c1']);
     });
+  });
+});
+
+describe('driver errors at the store boundary', () => {
+  it.each([
+    [{ code: 'ECONNREFUSED' }, StoreUnavailableError],
+    [{ code: '57P01', message: 'terminating connection due to administrator command' }, StoreUnavailableError],
+    [{ code: '08006' }, StoreUnavailableError],
+    [{ message: 'Connection terminated unexpectedly' }, StoreUnavailableError],
+    [{ code: 'SQLITE_BUSY' }, StoreUnavailableError],
+    [{ code: 'SQLITE_IOERR_WRITE' }, StoreUnavailableError],
+    [{ code: '23505' }, StoreConflictError],
+    [{ code: 'SQLITE_CONSTRAINT_UNIQUE' }, StoreConflictError],
+  ])('maps %j', (fields: { code?: string; message?: string }, type) => {
+    expect(mapStoreError(Object.assign(new Error(fields.message ?? 'driver error'), fields))).toBeInstanceOf(type);
+  });
+
+  it('leaves bugs as they are', () => {
+    const bug = Object.assign(new Error('syntax error'), { code: '42601' });
+    expect(mapStoreError(bug)).toBe(bug);
   });
 });
