@@ -31,6 +31,7 @@ import { buildApp } from '../src/api/app.js';
 import { parseListCallsQuery } from '../src/domain/call-filters.js';
 import { CursorCodec, fingerprintOf, type Position } from '../src/domain/cursor.js';
 import { createDemo } from '../src/demo/seed.js';
+import { formatDateTime } from '../src/domain/time.js';
 import type { Connection } from '../src/store/engine.js';
 import { Store } from '../src/store/store.js';
 
@@ -42,7 +43,7 @@ const CALLS = 1_000_000;
 const UNTIL_ISO = '2026-11-27T00:00:00Z';
 const UNTIL = Date.parse(UNTIL_ISO) / 1000;
 const DAY = 86400;
-const iso = (seconds: number) => new Date(seconds * 1000).toISOString().slice(0, 19) + 'Z';
+const iso = formatDateTime;
 
 /** A Wednesday, two days before the end of the history. */
 const ONE_DAY = { start_time: '2026-11-25T00:00:00Z', end_time: '2026-11-25T23:59:59Z' };
