@@ -22,6 +22,7 @@ export const errorRegistry = {
   },
   NOT_FOUND: { status: 404, message: (what: string) => `${what} not found` },
   ROUTE_NOT_FOUND: { status: 404, message: (route: string) => `No such endpoint: ${route}` },
+  METHOD_NOT_ALLOWED: { status: 405, message: (route: string) => `Method not allowed: ${route}` },
   CONFLICT: { status: 409, message: (detail: string) => detail },
   BODY_TOO_LARGE: { status: 413, message: () => 'Request body too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: (type: string) => `Unsupported content type: ${type}` },

@@ -291,6 +291,18 @@ describe.each(ENGINES)('calls API on %s', (engine) => {
       expect(traced.json().request_id).toBe('lb-1234');
     });
 
+    it('answers a known path asked with another method with a 405 that lists the allowed ones', async () => {
+      const r = await h.app.inject({ method: 'DELETE', url: '/api/v2/account', headers: { authorization: `Bearer ${token}` } });
+      expect(r.statusCode).toBe(405);
+      expect(r.headers.allow).toBe('GET, HEAD');
+      expect(r.json()).toMatchObject({ status: 405, code: 'METHOD_NOT_ALLOWED', path: '/api/v2/account' });
+      const token405 = await h.app.inject({ method: 'GET', url: '/oauth/token' });
+      expect(token405.statusCode).toBe(405);
+      expect(token405.headers.allow).toBe('POST');
+      const byId = await h.app.inject({ method: 'PUT', url: '/api/v2/calls/12' });
+      expect(byId.statusCode).toBe(405);
+    });
+
     it('reports health without a token', async () => {
       const r = await h.app.inject({ url: '/health' });
       expect(r.statusCode).toBe(200);

@@ -130,6 +130,7 @@ describe('error registry', () => {
       INSUFFICIENT_SCOPE: 403,
       NOT_FOUND: 404,
       ROUTE_NOT_FOUND: 404,
+      METHOD_NOT_ALLOWED: 405,
       CONFLICT: 409,
       BODY_TOO_LARGE: 413,
       UNSUPPORTED_MEDIA_TYPE: 415,

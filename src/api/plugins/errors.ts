@@ -44,8 +44,22 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return sendErrors(request, reply, 500, 'INTERNAL', [errorRegistry.INTERNAL.message()]);
   });
 
+  // Every route's path as a pattern, so that a known path asked with another
+  // method gets a 405 that lists the methods it has.
+  const routes: Array<{ pattern: RegExp; methods: string[] }> = [];
+  app.addHook('onRoute', (route) => {
+    const literal = route.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const pattern = new RegExp(`^${literal.replace(/:[^/]+/g, '[^/]+')}/?$`);
+    routes.push({ pattern, methods: ([] as string[]).concat(route.method) });
+  });
+
   app.setNotFoundHandler((request, reply) => {
-    const route = `${request.method} ${request.url.split('?')[0]}`;
-    return sendErrors(request, reply, 404, 'ROUTE_NOT_FOUND', [errorRegistry.ROUTE_NOT_FOUND.message(route)]);
+    const path = request.url.split('?')[0]!;
+    const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => r.methods))];
+    if (allowed.length) {
+      reply.header('Allow', allowed.join(', '));
+      return sendErrors(request, reply, 405, 'METHOD_NOT_ALLOWED', [errorRegistry.METHOD_NOT_ALLOWED.message(`${request.method} ${path}`)]);
+    }
+    return sendErrors(request, reply, 404, 'ROUTE_NOT_FOUND', [errorRegistry.ROUTE_NOT_FOUND.message(`${request.method} ${path}`)]);
   });
 }
