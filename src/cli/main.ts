@@ -5,7 +5,7 @@ import { buildApp } from '../api/app.js';
 import { loadConfig } from '../config.js';
 import { createDemo, DEMO_ACCOUNT_NAME } from '../demo/seed.js';
 import { ALL_SCOPES } from '../domain/scopes.js';
-import { formatDateTime } from '../domain/time.js';
+import { formatDateTime, parseDateTime } from '../domain/time.js';
 import { DEFAULT_DATABASE_URL } from '../store/engine.js';
 import { Store } from '../store/store.js';
 import { ensureDemoCredentials } from './demo-credentials.js';
@@ -125,9 +125,9 @@ program
   .action(async (opts) => {
     let until: number | undefined;
     if (opts.until) {
-      const ms = Date.parse(opts.until);
-      if (Number.isNaN(ms)) throw new InvalidArgumentError('--until must be an ISO 8601 date-time');
-      until = Math.floor(ms / 1000);
+      const parsed = parseDateTime(opts.until);
+      if (!parsed) throw new InvalidArgumentError('--until must be an ISO 8601 date-time such as 2026-11-01T00:00:00Z');
+      until = parsed.seconds;
     }
     const started = Date.now();
     const demo = await withStore(opts.database, (store) =>
