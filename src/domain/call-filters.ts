@@ -20,7 +20,7 @@ export interface ListCallsQuery {
   filter: CallFilter;
   limit: number;
   page: string | null;
-  /** Identifies the filters a page token was issued for. */
+  /** Identifies the account and filters a page token was issued for. */
   fingerprint: string;
 }
 
@@ -126,7 +126,7 @@ function clip(text: string): string {
 }
 
 /** Validates the query of `GET /calls` into a filter, or throws a 400 naming the parameter. */
-export function parseListCallsQuery(query: RawQuery, now = nowSeconds()): ListCallsQuery {
+export function parseListCallsQuery(query: RawQuery, accountId: number, now = nowSeconds()): ListCallsQuery {
   const allowed = new Set<string>(LIST_CALLS_PARAMETERS);
   for (const name of Object.keys(query)) {
     if (!allowed.has(name)) {
@@ -190,6 +190,7 @@ export function parseListCallsQuery(query: RawQuery, now = nowSeconds()): ListCa
   // A page token stays valid for the filters it was issued with; when end_time
   // was left to default, "now" moves, but later pages only go back in time.
   const fingerprint = fingerprintOf([
+    accountId,
     filter.startTime,
     givenEnd ?? null,
     filter.employeeIds,

@@ -94,15 +94,17 @@ describe('search terms', () => {
 
 describe('list query', () => {
   it('applies defaults and normalises lists', () => {
-    const q = parseListCallsQuery({ start_time: '2024-01-01T00:00:00Z', employees: '3, 1,3,', call_types: 'outgoing,Missed' }, 2_000_000_000);
+    const q = parseListCallsQuery({ start_time: '2024-01-01T00:00:00Z', employees: '3, 1,3,', call_types: 'outgoing,Missed' }, 1, 2_000_000_000);
     expect(q.limit).toBe(1000);
     expect(q.filter).toMatchObject({ endTime: 2_000_000_000, employeeIds: [1, 3], callTypes: ['outbound', 'missed'], tagIds: null });
   });
   it('gives the same fingerprint to the same filters written differently', () => {
-    const a = parseListCallsQuery({ start_time: '2024-01-01T00:00:00Z', tags: '2,1', limit: '20' });
-    const b = parseListCallsQuery({ start_time: '2024-01-01T01:00:00+01:00', tags: '1,2,2' });
+    const a = parseListCallsQuery({ start_time: '2024-01-01T00:00:00Z', tags: '2,1', limit: '20' }, 1);
+    const b = parseListCallsQuery({ start_time: '2024-01-01T01:00:00+01:00', tags: '1,2,2' }, 1);
     expect(a.fingerprint).toBe(b.fingerprint);
-    expect(parseListCallsQuery({ start_time: '2024-01-01T00:00:00Z', tags: '1' }).fingerprint).not.toBe(a.fingerprint);
+    expect(parseListCallsQuery({ start_time: '2024-01-01T00:00:00Z', tags: '1' }, 1).fingerprint).not.toBe(a.fingerprint);
+    // A token of one account means nothing to another.
+    expect(parseListCallsQuery({ start_time: '2024-01-01T00:00:00Z', tags: '1,2' }, 2).fingerprint).not.toBe(a.fingerprint);
   });
 });
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { parseListCallsQuery } from '../../domain/call-filters.js';
-import { CursorCodec, fingerprintOf } from '../../domain/cursor.js';
+import { CursorCodec } from '../../domain/cursor.js';
 import { ApiError } from '../../domain/errors.js';
 import type { Store } from '../../store/store.js';
 import { sendList } from '../envelope.js';
@@ -16,9 +16,8 @@ const TOKEN_PROBLEMS = {
 export function registerListCalls(app: FastifyInstance, store: Store): void {
   app.get('/api/v2/calls', { preHandler: requireScope(store, 'calls.read') }, async (request, reply) => {
     const accountId = request.auth!.accountId;
-    const { filter, limit, page, fingerprint: filterFingerprint } = parseListCallsQuery(request.query as Record<string, unknown>);
+    const { filter, limit, page, fingerprint } = parseListCallsQuery(request.query as Record<string, unknown>, accountId);
     const codec = new CursorCodec(await store.cursorSecret());
-    const fingerprint = fingerprintOf([accountId, filterFingerprint]);
     let after = null;
     if (page) {
       const decoded = codec.decode(page, fingerprint);
