@@ -533,9 +533,9 @@ async function benchEngine(engine: 'sqlite' | 'postgres', options: Options): Pro
       const parsed = parseListCallsQuery(s.query, fixture.accountId);
       let after: Position | null = null;
       if (parsed.page) {
-        const decoded = codec.decode(parsed.page, parsed.fingerprint);
+        const decoded = codec.decode(parsed.page, parsed.fingerprint, 2);
         if (typeof decoded === 'string') throw new Error(`${s.key}: page token ${decoded}`);
-        after = decoded;
+        after = { startTime: decoded[0]!, id: decoded[1]! };
       }
       const { result, queries } = await captureQueries(store, () => store.listCalls(fixture.accountId, parsed.filter, parsed.limit, after));
       const body = await getList(server, s.query);
@@ -738,7 +738,7 @@ async function main(): Promise<void> {
 
 if (process.argv[2] === '--serve') {
   const store = Store.open(process.argv[3]!);
-  const app = buildApp({ store, config: { logLevel: 'silent', tokenTtlSeconds: 7200, bodyLimit: 1048576 } });
+  const app = buildApp({ store, config: { logLevel: 'silent', tokenTtlSeconds: 7200, bodyLimit: 1048576, rateLimit: { enabled: false } } });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   process.send!({ port: typeof address === 'object' && address ? address.port : 0 });

@@ -13,15 +13,19 @@ export interface Position {
 
 export type CursorProblem = 'malformed' | 'tampered' | 'filters';
 
+/** The sort key of the last item of a page: [start_time, id] for calls, [id] for the directory. */
+export type PageKey = readonly number[];
+
 export class CursorCodec {
   constructor(private readonly secret: Buffer) {}
 
-  encode(position: Position, fingerprint: string): string {
-    const payload = Buffer.from(JSON.stringify([position.startTime, position.id, fingerprint])).toString('base64url');
+  encode(key: PageKey, fingerprint: string): string {
+    const payload = Buffer.from(JSON.stringify([...key, fingerprint])).toString('base64url');
     return `${payload}.${this.sign(payload)}`;
   }
 
-  decode(token: string, fingerprint: string): Position | CursorProblem {
+  /** The key a token carries, when the token is this server's and was issued for these filters. */
+  decode(token: string, fingerprint: string, arity: number): number[] | CursorProblem {
     const dot = token.indexOf('.');
     if (dot <= 0 || token.length > 512) return 'malformed';
     const payload = token.slice(0, dot);
@@ -34,11 +38,12 @@ export class CursorCodec {
     } catch {
       return 'malformed';
     }
-    if (!Array.isArray(parsed) || parsed.length !== 3) return 'malformed';
-    const [startTime, id, fp] = parsed as unknown[];
-    if (!Number.isSafeInteger(startTime) || !Number.isSafeInteger(id) || typeof fp !== 'string') return 'malformed';
+    if (!Array.isArray(parsed) || parsed.length !== arity + 1) return 'malformed';
+    const key = parsed.slice(0, arity) as unknown[];
+    const fp = parsed[arity] as unknown;
+    if (!key.every((n) => Number.isSafeInteger(n)) || typeof fp !== 'string') return 'malformed';
     if (fp !== fingerprint) return 'filters';
-    return { startTime: startTime as number, id: id as number };
+    return key as number[];
   }
 
   private sign(payload: string): string {

@@ -5,6 +5,18 @@ const NODE_NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '
 const SQLITE_UNAVAILABLE = ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_CANTOPEN', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_READONLY'];
 
 /**
+ * Names the rule a write broke as `table.column`: PostgreSQL gives the index
+ * (`tags_unique_name`), SQLite the columns (`tags.account_id, tags.name_key`).
+ */
+function conflictTarget(error: { constraint?: unknown }, message: string): string | null {
+  const index = typeof error.constraint === 'string' ? /^(\w+?)_unique_(\w+)$/.exec(error.constraint) : null;
+  if (index) return `${index[1]}.${index[2]}`;
+  const columns = /UNIQUE constraint failed: (.+)$/.exec(message)?.[1]?.split(',').map((c) => c.trim());
+  const last = columns?.[columns.length - 1];
+  return last ? last.replace(/_key$/, '') : null;
+}
+
+/**
  * Maps a driver error onto the domain: a database that cannot be reached becomes
  * StoreUnavailableError (503), a uniqueness violation StoreConflictError (409);
  * anything else is a bug and stays as it is.
@@ -15,7 +27,7 @@ export function mapStoreError(error: unknown): unknown {
   const code = typeof e?.code === 'string' ? e.code : '';
   const message = typeof e?.message === 'string' ? e.message : '';
   if (code === '23505' || code.startsWith('SQLITE_CONSTRAINT_UNIQUE') || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-    return new StoreConflictError(error);
+    return new StoreConflictError(error, conflictTarget(error as { constraint?: unknown }, message));
   }
   if (
     NODE_NETWORK_CODES.has(code) ||

@@ -1,4 +1,4 @@
-import { Migrator, sql, type Expression, type SqlBool } from 'kysely';
+import { Migrator, sql, type Expression, type Selectable, type SqlBool, type Transaction, type Updateable } from 'kysely';
 import {
   directionOf,
   type CallResource,
@@ -7,6 +7,17 @@ import {
   type SipStatus,
 } from '../domain/call.js';
 import type { CallFilter, SearchTerm } from '../domain/call-filters.js';
+import {
+  DEFAULT_PHONE_SETTINGS,
+  DEFAULT_TAG_COLOR,
+  mergeSettings,
+  tagNameKey,
+  type Employee,
+  type Phone,
+  type PhoneSettingsPatch,
+  type PhoneStatus,
+  type Tag,
+} from '../domain/directory.js';
 import type { Position } from '../domain/cursor.js';
 import { formatDateTime, nowSeconds } from '../domain/time.js';
 import { connect, parseDatabaseUrl, type Connection, type Engine } from './engine.js';
@@ -41,43 +52,30 @@ export interface AccessToken {
   expiresAt: number;
 }
 
-export interface Employee {
-  id: number;
-  accountId: number;
-  name: string;
-  email: string | null;
-  createdAt: number;
+export interface DirectoryPage<T> {
+  items: T[];
+  /** The id the next page starts after, or null on the last page. */
+  next: number | null;
 }
 
-export interface PhoneSettings {
-  outbound_setting: Record<string, unknown>;
-  record_setting: Record<string, unknown>;
-  voicemail_setting: Record<string, unknown>;
-  forwarding_setting: Record<string, unknown>;
-  audio_setting: Record<string, unknown>;
-}
-
-export interface Phone {
-  id: number;
-  accountId: number;
-  employeeId: number | null;
-  name: string;
-  status: string;
-  internalNumber: number | null;
+export interface NewPhone {
   number: string;
-  groupId: number | null;
-  groupTitle: string | null;
-  settings: PhoneSettings;
-  createdAt: number;
-  updatedAt: number;
+  name: string;
+  employeeId?: number | null;
+  status?: PhoneStatus;
+  internalNumber?: number | null;
+  groupId?: number | null;
+  groupTitle?: string | null;
+  settings?: PhoneSettingsPatch;
 }
 
-export interface Tag {
-  id: number;
-  accountId: number;
-  name: string;
-  color: string;
-  description: string | null;
+export interface PhoneChange {
+  name?: string;
+  status?: PhoneStatus;
+  employeeId?: number | null;
+  groupId?: number | null;
+  groupTitle?: string | null;
+  settings?: PhoneSettingsPatch;
 }
 
 /** A call to store, with the ids of the tags it carries. */
@@ -145,22 +143,6 @@ function toCallResource(row: CallSelection, tags: Array<{ id: number; name: stri
 function likeContaining(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
-
-const DEFAULT_PHONE_SETTINGS: PhoneSettings = {
-  outbound_setting: { outbound_number: null, use_different_outbound_number: false, outbound_number_phone_id: null },
-  record_setting: { record_inbound_call: true, record_outbound_call: true },
-  voicemail_setting: { allow_voicemail: true, voicemail_file_id: null },
-  forwarding_setting: {
-    forced: { enabled: false, forward_number: null },
-    conditional: { enabled: false, timeout_seconds: 25, forward_number: null },
-  },
-  audio_setting: {
-    inbound_call_preroll_id: null,
-    outbound_call_preroll_id: null,
-    no_answer_file_id: null,
-    wait_preroll_dial: 0,
-  },
-};
 
 /**
  * Everything sipsim keeps, behind one interface, on SQLite or PostgreSQL. The
@@ -340,7 +322,7 @@ export class Store {
       : null;
   }
 
-  // ---- employees, phones, tags ----
+  // ---- employees ----
 
   async createEmployee(accountId: number, input: { name: string; email?: string | null }): Promise<Employee> {
     const now = nowSeconds();
@@ -351,24 +333,60 @@ export class Store {
         .returning('id')
         .executeTakeFirstOrThrow(),
     );
-    return { id: row.id, accountId, name: input.name, email: input.email ?? null, createdAt: now };
+    return { id: row.id, accountId, name: input.name, email: input.email ?? null, createdAt: now, updatedAt: now, phoneIds: [] };
   }
 
-  async createPhone(
-    accountId: number,
-    input: {
-      number: string;
-      name: string;
-      employeeId?: number | null;
-      status?: string;
-      internalNumber?: number | null;
-      groupId?: number | null;
-      groupTitle?: string | null;
-      settings?: Partial<PhoneSettings>;
-    },
-  ): Promise<Phone> {
+  async getEmployee(accountId: number, id: number): Promise<Employee | null> {
+    const { items } = await this.listEmployees(accountId, 1, null, id);
+    return items[0] ?? null;
+  }
+
+  /** Employees in id order, each with the ids of its phones. */
+  async listEmployees(accountId: number, limit: number, afterId: number | null, onlyId?: number): Promise<DirectoryPage<Employee>> {
+    return this.run(async () => {
+      const rows = await this.db
+        .selectFrom('employees')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .$if(afterId !== null, (qb) => qb.where('id', '>', afterId!))
+        .$if(onlyId !== undefined, (qb) => qb.where('id', '=', onlyId!))
+        .orderBy('id')
+        .limit(limit + 1)
+        .execute();
+      const page = pageOf(rows, limit);
+      const ids = page.items.map((r) => r.id);
+      const phones = ids.length
+        ? await this.db
+            .selectFrom('phones')
+            .select(['id', 'employee_id'])
+            .where('account_id', '=', accountId)
+            .where('employee_id', 'in', ids)
+            .orderBy('id')
+            .execute()
+        : [];
+      const phoneIds = new Map<number, number[]>();
+      for (const p of phones) phoneIds.set(p.employee_id!, [...(phoneIds.get(p.employee_id!) ?? []), p.id]);
+      return {
+        items: page.items.map((r) => ({
+          id: r.id,
+          accountId,
+          name: r.name,
+          email: r.email,
+          createdAt: r.created_at,
+          updatedAt: r.updated_at,
+          phoneIds: phoneIds.get(r.id) ?? [],
+        })),
+        next: page.next,
+      };
+    });
+  }
+
+  // ---- phones ----
+
+  async createPhone(accountId: number, input: NewPhone): Promise<Phone> {
     const now = nowSeconds();
-    const settings = { ...DEFAULT_PHONE_SETTINGS, ...input.settings };
+    const settings = mergeSettings(DEFAULT_PHONE_SETTINGS, input.settings ?? {});
+    const status = input.status ?? 'active';
     const row = await this.run(() =>
       this.db
         .insertInto('phones')
@@ -376,7 +394,7 @@ export class Store {
           account_id: accountId,
           employee_id: input.employeeId ?? null,
           name: input.name,
-          status: input.status ?? 'active',
+          status,
           internal_number: input.internalNumber ?? null,
           number: input.number,
           group_id: input.groupId ?? null,
@@ -393,7 +411,7 @@ export class Store {
       accountId,
       employeeId: input.employeeId ?? null,
       name: input.name,
-      status: input.status ?? 'active',
+      status,
       internalNumber: input.internalNumber ?? null,
       number: input.number,
       groupId: input.groupId ?? null,
@@ -404,16 +422,105 @@ export class Store {
     };
   }
 
+  async getPhone(accountId: number, id: number): Promise<Phone | null> {
+    const row = await this.run(() =>
+      this.db.selectFrom('phones').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst(),
+    );
+    return row ? toPhone(row) : null;
+  }
+
+  /** Phones in id order, of the given statuses when asked. */
+  async listPhones(accountId: number, filter: { statuses?: PhoneStatus[] }, limit: number, afterId: number | null): Promise<DirectoryPage<Phone>> {
+    const rows = await this.run(() =>
+      this.db
+        .selectFrom('phones')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .$if(filter.statuses !== undefined, (qb) => qb.where('status', 'in', filter.statuses!))
+        .$if(afterId !== null, (qb) => qb.where('id', '>', afterId!))
+        .orderBy('id')
+        .limit(limit + 1)
+        .execute(),
+    );
+    const page = pageOf(rows, limit);
+    return { items: page.items.map(toPhone), next: page.next };
+  }
+
+  /**
+   * Changes a phone's name, status, employee, group or settings (merged, not
+   * replaced). The employee must be one of the account's.
+   */
+  async updatePhone(accountId: number, id: number, change: PhoneChange): Promise<Phone | 'no-phone' | 'no-employee'> {
+    return this.run(() =>
+      this.db.transaction().execute(async (trx) => {
+        await this.lockRow(trx, 'phones', accountId, id);
+        const row = await trx.selectFrom('phones').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+        if (!row) return 'no-phone' as const;
+        if (change.employeeId != null) {
+          const employee = await trx
+            .selectFrom('employees')
+            .select('id')
+            .where('account_id', '=', accountId)
+            .where('id', '=', change.employeeId)
+            .executeTakeFirst();
+          if (!employee) return 'no-employee' as const;
+        }
+        const current = toPhone(row);
+        const updated: Phone = {
+          ...current,
+          name: change.name ?? current.name,
+          status: change.status ?? current.status,
+          employeeId: change.employeeId === undefined ? current.employeeId : change.employeeId,
+          groupId: change.groupId === undefined ? current.groupId : change.groupId,
+          groupTitle: change.groupTitle === undefined ? current.groupTitle : change.groupTitle,
+          settings: mergeSettings(current.settings, change.settings ?? {}),
+          updatedAt: nowSeconds(),
+        };
+        await trx
+          .updateTable('phones')
+          .set({
+            name: updated.name,
+            status: updated.status,
+            employee_id: updated.employeeId,
+            group_id: updated.groupId,
+            group_title: updated.groupTitle,
+            settings: JSON.stringify(updated.settings),
+            updated_at: updated.updatedAt,
+          })
+          .where('account_id', '=', accountId)
+          .where('id', '=', id)
+          .execute();
+        return updated;
+      }),
+    );
+  }
+
+  /**
+   * Serialises read-modify-write transactions on one row. PostgreSQL locks the
+   * row. SQLite has one writer at a time, but a transaction that reads first
+   * and writes later fails when another wrote in between; starting with a write
+   * (one that changes nothing) makes it wait its turn instead.
+   */
+  private async lockRow(trx: Transaction<Database>, table: 'calls' | 'phones', accountId: number, id: number): Promise<void> {
+    if (this.engine === 'postgres') {
+      await sql`SELECT 1 FROM ${sql.table(table)} WHERE account_id = ${accountId} AND id = ${id} FOR UPDATE`.execute(trx);
+    } else {
+      await sql`UPDATE ${sql.table(table)} SET account_id = account_id WHERE account_id = ${accountId} AND id = ${id}`.execute(trx);
+    }
+  }
+
+  // ---- tags ----
+
   async createTag(accountId: number, input: { name: string; color?: string; description?: string | null }): Promise<Tag> {
     const now = nowSeconds();
-    const color = input.color ?? '#6B7280';
+    const color = input.color ?? DEFAULT_TAG_COLOR;
     const row = await this.run(() =>
       this.db
         .insertInto('tags')
         .values({
           account_id: accountId,
           name: input.name,
-          name_key: input.name.trim().toLowerCase(),
+          name_key: tagNameKey(input.name),
           color,
           description: input.description ?? null,
           created_at: now,
@@ -423,6 +530,103 @@ export class Store {
         .executeTakeFirstOrThrow(),
     );
     return { id: row.id, accountId, name: input.name, color, description: input.description ?? null };
+  }
+
+  async getTag(accountId: number, id: number): Promise<Tag | null> {
+    const row = await this.run(() =>
+      this.db.selectFrom('tags').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst(),
+    );
+    return row ? toTag(row) : null;
+  }
+
+  async listTags(accountId: number, limit: number, afterId: number | null): Promise<DirectoryPage<Tag>> {
+    const rows = await this.run(() =>
+      this.db
+        .selectFrom('tags')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .$if(afterId !== null, (qb) => qb.where('id', '>', afterId!))
+        .orderBy('id')
+        .limit(limit + 1)
+        .execute(),
+    );
+    const page = pageOf(rows, limit);
+    return { items: page.items.map(toTag), next: page.next };
+  }
+
+  /** Renames or recolours a tag; null when the account has no such tag. A taken name is a StoreConflictError. */
+  async updateTag(accountId: number, id: number, change: { name?: string; color?: string; description?: string | null }): Promise<Tag | null> {
+    return this.run(async () => {
+      const set: Updateable<Database['tags']> = { updated_at: nowSeconds() };
+      if (change.name !== undefined) Object.assign(set, { name: change.name, name_key: tagNameKey(change.name) });
+      if (change.color !== undefined) set.color = change.color;
+      if (change.description !== undefined) set.description = change.description;
+      const row = await this.db
+        .updateTable('tags')
+        .set(set)
+        .where('account_id', '=', accountId)
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst();
+      return row ? toTag(row) : null;
+    });
+  }
+
+  /** Deletes a tag and takes it off every call; false when the account has no such tag. */
+  async deleteTag(accountId: number, id: number): Promise<boolean> {
+    return this.run(() =>
+      this.db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('call_tags').where('account_id', '=', accountId).where('tag_id', '=', id).execute();
+        const result = await trx.deleteFrom('tags').where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+        return Number(result.numDeletedRows) > 0;
+      }),
+    );
+  }
+
+  /**
+   * Adds, removes or replaces the tags of one call, all or nothing, one change
+   * of a call after the other.
+   */
+  async changeCallTags(
+    accountId: number,
+    callId: number,
+    change: { add?: number[]; remove?: number[]; replace?: number[] },
+  ): Promise<'ok' | 'no-call' | 'no-tag'> {
+    return this.run(() =>
+      this.db.transaction().execute(async (trx) => {
+        await this.lockRow(trx, 'calls', accountId, callId);
+        const call = await trx
+          .selectFrom('calls')
+          .select('start_time')
+          .where('account_id', '=', accountId)
+          .where('id', '=', callId)
+          .executeTakeFirst();
+        if (!call) return 'no-call' as const;
+        const wanted = [...new Set([...(change.add ?? []), ...(change.replace ?? []), ...(change.remove ?? [])])];
+        if (wanted.length) {
+          const found = await trx
+            .selectFrom('tags')
+            .select('id')
+            .where('account_id', '=', accountId)
+            .where('id', 'in', wanted)
+            .execute();
+          if (found.length !== wanted.length) return 'no-tag' as const;
+        }
+        const onCall = trx.deleteFrom('call_tags').where('account_id', '=', accountId).where('call_id', '=', callId);
+        if (change.replace) await onCall.execute();
+        if (change.remove?.length) await onCall.where('tag_id', 'in', change.remove).execute();
+        const adding = [...new Set([...(change.add ?? []), ...(change.replace ?? [])])];
+        if (adding.length) {
+          await trx
+            .insertInto('call_tags')
+            // start_time is the call's own, so that tag filters walk in list order.
+            .values(adding.map((tagId) => ({ account_id: accountId, call_id: callId, tag_id: tagId, start_time: call.start_time })))
+            .onConflict((oc) => oc.doNothing())
+            .execute();
+        }
+        return 'ok' as const;
+      }),
+    );
   }
 
   // ---- calls ----
@@ -649,6 +853,16 @@ export class Store {
     }
     return byCall;
   }
+
+  /**
+   * The store's connections, for metrics. SQLite has exactly one, and it is
+   * idle whenever JavaScript runs outside a query, which is when this is read.
+   */
+  poolStats(): { total: number; idle: number; waiting: number } {
+    const pool = this.conn.pool;
+    if (!pool) return { total: 1, idle: 1, waiting: 0 };
+    return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
+  }
 }
 
 function toClient(row: Database['oauth_clients']): OAuthClient {
@@ -661,4 +875,32 @@ function toClient(row: Database['oauth_clients']): OAuthClient {
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
   };
+}
+
+/** Cuts a list read with one row too many into a page and where the next one starts. */
+function pageOf<T extends { id: number }>(rows: T[], limit: number): { items: T[]; next: number | null } {
+  const more = rows.length > limit;
+  const items = more ? rows.slice(0, limit) : rows;
+  return { items, next: more ? items[items.length - 1]!.id : null };
+}
+
+function toPhone(row: Selectable<Database['phones']>): Phone {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    employeeId: row.employee_id,
+    name: row.name,
+    status: row.status as PhoneStatus,
+    internalNumber: row.internal_number,
+    number: row.number,
+    groupId: row.group_id,
+    groupTitle: row.group_title,
+    settings: mergeSettings(DEFAULT_PHONE_SETTINGS, JSON.parse(row.settings) as unknown),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toTag(row: Selectable<Database['tags']>): Tag {
+  return { id: row.id, accountId: row.account_id, name: row.name, color: row.color, description: row.description };
 }

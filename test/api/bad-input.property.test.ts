@@ -68,3 +68,85 @@ describe.each(ENGINES)('GET /api/v2/calls with random parameters on %s', (engine
     expect(runs).toBeGreaterThanOrEqual(RUNS[engine]);
   }, 120000);
 });
+
+/**
+ * Random bodies against every write of the directory: never a 5xx, errors in
+ * the envelope, and a refused write changes nothing.
+ */
+const BODY_RUNS = { sqlite: 3000, postgres: 1500 } as const;
+
+describe.each(ENGINES)('writes with random bodies on %s', (engine) => {
+  let h: ApiHarness;
+  let token: string;
+  let targets: Array<{ method: 'POST' | 'PATCH' | 'PUT'; url: string }>;
+  beforeAll(async () => {
+    if (!engineAvailable(engine)) return;
+    h = await createHarness(engine);
+    token = await h.token();
+    const tag = await h.store.createTag(h.accountId, { name: 'Existing' });
+    const employee = await h.store.createEmployee(h.accountId, { name: 'Alice' });
+    const phone = await h.store.createPhone(h.accountId, { number: '+33198765432', name: 'Desk', employeeId: employee.id });
+    const [callId] = await h.insert([callInput({ start: '2024-01-15T10:00:00Z' })]);
+    targets = [
+      { method: 'POST', url: '/api/v2/tags' },
+      { method: 'PATCH', url: `/api/v2/tags/${tag.id}` },
+      { method: 'PATCH', url: `/api/v2/phones/${phone.id}` },
+      { method: 'POST', url: `/api/v2/calls/${callId}/tags` },
+      { method: 'PUT', url: `/api/v2/calls/${callId}/tags` },
+    ];
+  });
+  afterAll(() => h?.close());
+
+  const key = fc.oneof(
+    fc.constantFrom('name', 'color', 'description', 'tag_ids', 'status', 'employee_id', 'group', 'record_setting', 'forwarding_setting'),
+    fc.constantFrom('__proto__', 'constructor', ''),
+    fc.string({ maxLength: 10 }),
+  );
+  const leaf = fc.oneof(
+    fc.string({ maxLength: 30 }),
+    fc.constantFrom('#22C55E', '#zzzzzz', 'active', 'inactive', '+33612345678', '', ' ', '\u0000', 'x'.repeat(600)),
+    fc.integer({ min: -5, max: 2 ** 53 }),
+    fc.double(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(fc.integer({ min: -1, max: 1000 }), { maxLength: 5 }),
+  );
+  const body = fc.oneof(
+    fc.dictionary(key, fc.oneof(leaf, fc.dictionary(key, leaf, { maxKeys: 3 })), { maxKeys: 5 }),
+    fc.jsonValue({ maxDepth: 3 }),
+  );
+
+  it.skipIf(!engineAvailable(engine))('never answers 5xx, and a refused write changes nothing', async () => {
+    const state = async () => {
+      const get = async (url: string) => (await h.app.inject({ url, headers: { authorization: `Bearer ${token}` } })).json().data;
+      return JSON.stringify([await get('/api/v2/phones'), await get('/api/v2/employees')]);
+    };
+    const before = await state();
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: 4 }), body, async (which, payload) => {
+        const target = targets[which]!;
+        const r = await h.app.inject({
+          method: target.method,
+          url: target.url,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          payload: JSON.stringify(payload),
+        });
+        expect(r.statusCode, JSON.stringify(payload)).toBeLessThan(500);
+        const answer = r.json();
+        expect(answer.status).toBe(r.statusCode);
+        if (r.statusCode >= 400) {
+          expect([400, 404, 409]).toContain(r.statusCode);
+          expect(answer.errors.length).toBeGreaterThan(0);
+          expect(answer.path).toBe(target.url);
+        }
+      }),
+      { numRuns: BODY_RUNS[engine] },
+    );
+    // Phones were only ever sent changes; the refused ones (nearly all) left them as they were.
+    const after = await state();
+    if (after !== before) {
+      const phones = JSON.parse(after)[0];
+      expect(phones).toHaveLength(1);
+    }
+  }, 120000);
+});

@@ -1,48 +1,15 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
-import { Store } from '../../src/store/store.js';
 import { createTestDatabase, ENGINES, engineAvailable, type TestDatabase } from '../helpers/engines.js';
-import { TEST_CONFIG } from '../helpers/fixture.js';
-import { run, runCurl, scratchDir, type RunResult } from './support.js';
+import { CLI, openApi, runCurl, scratchDir, sipsim, sipsimJson } from './support.js';
 
 /**
  * The `sipsim` command as users run it: the built `dist/cli/main.js` in a child
  * process, against a fresh database per engine. What it writes is checked
  * through the API of a store opened on the same database.
  */
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const CLI = join(ROOT, 'dist/cli/main.js');
-
-function sipsim(args: string[], options: { cwd?: string } = {}): Promise<RunResult> {
-  return run(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, timeoutMs: 25000 });
-}
-
-/** Runs the CLI, expects exit 0 and JSON on stdout. */
-async function sipsimJson<T = any>(args: string[]): Promise<T> {
-  const result = await sipsim(args);
-  expect(result.code, `sipsim ${args.join(' ')} failed:\n${result.stderr}${result.stdout}`).toBe(0);
-  return JSON.parse(result.stdout) as T;
-}
-
-/** An API over the database the CLI wrote, for checks through HTTP semantics. */
-async function openApi(url: string): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
-  const store = Store.open(url);
-  const app = buildApp({ store, config: TEST_CONFIG });
-  await app.ready();
-  return {
-    app,
-    close: async () => {
-      await app.close();
-      await store.close();
-    },
-  };
-}
 
 const tokenRequest = (app: FastifyInstance, clientId: string, clientSecret: string) =>
   app.inject({

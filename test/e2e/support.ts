@@ -4,6 +4,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import { resolve } from 'node:path';
+import { expect } from 'vitest';
+import { buildApp } from '../../src/api/app.js';
+import { Store } from '../../src/store/store.js';
+import { TEST_CONFIG } from '../helpers/fixture.js';
 
 export const EXAMPLES_DIR = join(dirname(fileURLToPath(import.meta.url)), 'examples');
 export const GUIDE_BASE_URL = 'https://app.sipsim.com';
@@ -105,4 +110,34 @@ export function lines(text: string): string[] {
   const all = text.split('\n');
   if (all[all.length - 1] === '') all.pop();
   return all;
+}
+
+// ---- the built `sipsim` command ----
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = join(ROOT, 'dist/cli/main.js');
+
+export function sipsim(args: string[], options: { cwd?: string } = {}): Promise<RunResult> {
+  return run(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, timeoutMs: 25000 });
+}
+
+/** Runs the CLI, expects exit 0 and JSON on stdout. */
+export async function sipsimJson<T = any>(args: string[]): Promise<T> {
+  const result = await sipsim(args);
+  expect(result.code, `sipsim ${args.join(' ')} failed:\n${result.stderr}${result.stdout}`).toBe(0);
+  return JSON.parse(result.stdout) as T;
+}
+
+/** An API over the database the CLI wrote, for checks through HTTP semantics. */
+export async function openApi(url: string): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
+  const store = Store.open(url);
+  const app = buildApp({ store, config: TEST_CONFIG });
+  await app.ready();
+  return {
+    app,
+    close: async () => {
+      await app.close();
+      await store.close();
+    },
+  };
 }

@@ -1,0 +1,238 @@
+import { Option, type Command } from 'commander';
+import { assertValid } from '../api/validation.js';
+import { EmployeeCreate, PhoneCreate, TagCreate } from '../api/schemas/directory.js';
+import {
+  DUPLICATE_TAG,
+  employeeResource,
+  phoneResource,
+  PHONE_STATUSES,
+  tagResource,
+  type PhoneStatus,
+} from '../domain/directory.js';
+import { ApiError, StoreConflictError } from '../domain/errors.js';
+import type { DirectoryPage, Store } from '../store/store.js';
+import { databaseOption, jsonOption, positiveInt, print, withStore } from './common.js';
+
+/**
+ * `sipsim employees|phones|tags create|list`: the directory of an account, for
+ * a team that feeds sipsim from its own PBX. Input is checked with the API's
+ * own schemas, so the CLI accepts exactly what the API would.
+ */
+
+/** Flags named after their API field where the two differ. */
+const FLAGS: Record<string, string> = { internal_number: '--extension', employee_id: '--employee' };
+
+class CliError extends Error {}
+
+/** Checks a command's input against an API schema, wording errors by flag. */
+function checked<T>(schema: object, value: Record<string, unknown>): T {
+  const input = Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
+  try {
+    return assertValid<T>(schema, input);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    const messages = error.messages.map((m) =>
+      m
+        .replace(/^Invalid field '(\w+)'/, (_, f: string) => `Invalid ${FLAGS[f] ?? `--${f.replace(/_/g, '-')}`}`)
+        .replace(/^Missing required field '(\w+)'/, (_, f: string) => `Missing ${FLAGS[f] ?? `--${f.replace(/_/g, '-')}`}`),
+    );
+    throw new CliError(messages.join('\n'));
+  }
+}
+
+async function requireAccount(store: Store, accountId: number): Promise<void> {
+  if (!(await store.getAccount(accountId))) throw new CliError(`No account ${accountId}; see: sipsim accounts list`);
+}
+
+async function requireEmployee(store: Store, accountId: number, employeeId: number | null | undefined): Promise<void> {
+  if (employeeId != null && !(await store.getEmployee(accountId, employeeId))) {
+    throw new CliError(`No employee ${employeeId} in account ${accountId}; see: sipsim employees list --account ${accountId}`);
+  }
+}
+
+/** Reads every page of a directory list. */
+async function all<T>(read: (afterId: number | null) => Promise<DirectoryPage<T>>): Promise<T[]> {
+  const items: T[] = [];
+  let after: number | null = null;
+  do {
+    const page = await read(after);
+    items.push(...page.items);
+    after = page.next;
+  } while (after !== null);
+  return items;
+}
+
+/** Plain columns for a terminal, padded to the widest cell. */
+function table(headers: string[], rows: Array<Array<string | number | null>>): string {
+  if (rows.length === 0) return '';
+  const cells = [headers, ...rows.map((r) => r.map((c) => (c === null ? '-' : String(c))))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+const accountOption = () => new Option('--account <id>', 'account id').argParser(positiveInt('--account')).makeOptionMandatory();
+
+/** Runs an action, turning input errors into a message and exit code 1. */
+function action<A extends unknown[]>(run: (...args: A) => Promise<void>) {
+  return async (...args: A) => {
+    try {
+      await run(...args);
+    } catch (error) {
+      if (!(error instanceof CliError)) throw error;
+      process.stderr.write(`${error.message.split('\n').map((line) => `sipsim: ${line}`).join('\n')}\n`);
+      process.exitCode = 1;
+    }
+  };
+}
+
+/** `<things> list`: every item of the account, as a table or as the API's JSON. */
+function listCommand<T>(
+  parent: Command,
+  spec: {
+    description: string;
+    options?: Option[];
+    read: (store: Store, accountId: number, afterId: number | null, opts: Record<string, any>) => Promise<DirectoryPage<T>>;
+    resource: (item: T) => unknown;
+    columns: string[];
+    row: (item: T) => Array<string | number | null>;
+    none: string;
+  },
+): void {
+  const command = parent.command('list').description(spec.description).addOption(accountOption());
+  for (const option of spec.options ?? []) command.addOption(option);
+  command
+    .addOption(databaseOption())
+    .addOption(jsonOption())
+    .action(
+      action(async (opts) => {
+        const list = await withStore(opts.database, async (store) => {
+          await requireAccount(store, opts.account);
+          return all((after) => spec.read(store, opts.account, after, opts));
+        });
+        print(opts.json, list.map(spec.resource), table(spec.columns, list.map(spec.row)) || spec.none);
+      }),
+    );
+}
+
+export function registerDirectoryCommands(program: Command): void {
+  // ---- employees ----
+  const employees = program.command('employees').description("manage an account's employees");
+  employees
+    .command('create')
+    .description('add an employee')
+    .addOption(accountOption())
+    .requiredOption('--name <name>', 'full name')
+    .option('--email <email>', 'email address')
+    .addOption(databaseOption())
+    .addOption(jsonOption())
+    .action(
+      action(async (opts) => {
+        const input = checked<EmployeeCreate>(EmployeeCreate, { name: opts.name, email: opts.email });
+        const employee = await withStore(opts.database, async (store) => {
+          await requireAccount(store, opts.account);
+          return store.createEmployee(opts.account, { name: input.name.trim(), email: input.email ?? null });
+        });
+        print(opts.json, employeeResource(employee), `Employee ${employee.id} created: ${employee.name}`);
+      }),
+    );
+  listCommand(employees, {
+    description: 'list employees with the ids of their phones',
+    read: (store, accountId, after) => store.listEmployees(accountId, 1000, after),
+    resource: employeeResource,
+    columns: ['ID', 'NAME', 'EMAIL', 'PHONES'],
+    row: (e) => [e.id, e.name, e.email, e.phoneIds.join(',') || null],
+    none: 'No employees',
+  });
+
+  // ---- phones ----
+  const phones = program.command('phones').description("manage an account's phone lines");
+  phones
+    .command('create')
+    .description('add a phone line: its public number, extension and employee')
+    .addOption(accountOption())
+    .requiredOption('--number <e164>', 'public number in E.164 format, such as +33612345678')
+    .option('--extension <n>', 'internal extension, 100 to 999')
+    .option('--employee <id>', 'the employee it belongs to')
+    .option('--name <name>', 'a label (default: the extension or the number)')
+    .addOption(new Option('--status <status>', 'line status').choices([...PHONE_STATUSES]).default('active'))
+    .addOption(databaseOption())
+    .addOption(jsonOption())
+    .action(
+      action(async (opts) => {
+        const asNumber = (v: string | undefined) => (v === undefined ? undefined : /^\d+$/.test(v) ? Number(v) : v);
+        const input = checked<PhoneCreate>(PhoneCreate, {
+          number: opts.number,
+          name: opts.name ?? (opts.extension ? `Extension ${opts.extension}` : opts.number),
+          internal_number: asNumber(opts.extension),
+          employee_id: asNumber(opts.employee),
+          status: opts.status,
+        });
+        const phone = await withStore(opts.database, async (store) => {
+          await requireAccount(store, opts.account);
+          await requireEmployee(store, opts.account, input.employee_id);
+          try {
+            return await store.createPhone(opts.account, {
+              number: input.number,
+              name: input.name.trim(),
+              internalNumber: input.internal_number ?? null,
+              employeeId: input.employee_id ?? null,
+              status: input.status as PhoneStatus | undefined,
+            });
+          } catch (error) {
+            if (!(error instanceof StoreConflictError)) throw error;
+            throw new CliError(
+              error.target === 'phones.internal_number'
+                ? `Extension ${input.internal_number} is already taken in account ${opts.account}`
+                : `Number ${input.number} already belongs to a phone of account ${opts.account}`,
+            );
+          }
+        });
+        print(opts.json, phoneResource(phone), `Phone ${phone.id} created: ${phone.number}${phone.internalNumber ? ` (extension ${phone.internalNumber})` : ''}`);
+      }),
+    );
+  listCommand(phones, {
+    description: 'list phone lines',
+    options: [new Option('--status <status>', 'only lines with this status').choices([...PHONE_STATUSES])],
+    read: (store, accountId, after, opts) =>
+      store.listPhones(accountId, { statuses: opts.status ? [opts.status as PhoneStatus] : undefined }, 1000, after),
+    resource: phoneResource,
+    columns: ['ID', 'NUMBER', 'EXT', 'STATUS', 'EMPLOYEE', 'NAME'],
+    row: (p) => [p.id, p.number, p.internalNumber, p.status, p.employeeId, p.name],
+    none: 'No phones',
+  });
+
+  // ---- tags ----
+  const tags = program.command('tags').description("manage an account's tags");
+  tags
+    .command('create')
+    .description('create a tag')
+    .addOption(accountOption())
+    .requiredOption('--name <name>', 'tag name, unique within the account whatever its case')
+    .option('--color <hex>', 'hex colour such as #22C55E (default #6B7280)')
+    .option('--description <text>', 'what the tag is for')
+    .addOption(databaseOption())
+    .addOption(jsonOption())
+    .action(
+      action(async (opts) => {
+        const input = checked<TagCreate>(TagCreate, { name: opts.name, color: opts.color, description: opts.description });
+        const tag = await withStore(opts.database, async (store) => {
+          await requireAccount(store, opts.account);
+          try {
+            return await store.createTag(opts.account, { ...input, name: input.name.trim() });
+          } catch (error) {
+            if (error instanceof StoreConflictError) throw new CliError(`${DUPLICATE_TAG}: ${input.name.trim()}`);
+            throw error;
+          }
+        });
+        print(opts.json, tagResource(tag), `Tag ${tag.id} created: ${tag.name} (${tag.color})`);
+      }),
+    );
+  listCommand(tags, {
+    description: 'list tags',
+    read: (store, accountId, after) => store.listTags(accountId, 1000, after),
+    resource: tagResource,
+    columns: ['ID', 'NAME', 'COLOR', 'DESCRIPTION'],
+    row: (t) => [t.id, t.name, t.color, t.description],
+    none: 'No tags',
+  });
+}
