@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { DEFAULT_DATABASE_URL, parseDatabaseUrl } from './store/engine.js';
 
 /** Everything the server can be told, from the environment and flags, checked once. */
@@ -10,7 +11,52 @@ export interface Config {
   readonly tokenTtlSeconds: number;
   /** Largest request body accepted, in bytes. */
   readonly bodyLimit: number;
+  readonly rateLimit: RateLimitConfig;
+  /** Processes serving the port; 1 serves from this process, without a cluster. */
+  readonly workers: number;
+  /**
+   * Seconds to go on serving after a shutdown signal, /health/ready answering
+   * 503, so that load balancers stop routing here before the listener closes.
+   */
+  readonly shutdownDelaySeconds: number;
+  /** Seconds that requests in flight get to finish at shutdown, before the process exits anyway. */
+  readonly shutdownTimeoutSeconds: number;
+  /** Prometheus metrics at /metrics; off with SIPSIM_METRICS=off. */
+  readonly metrics: boolean;
+  /** When set, /metrics is served on this port (same host) instead of the API's. */
+  readonly metricsPort: number | null;
 }
+
+/** Routes share a budget per group: the token endpoint, reads and writes under /api/v2. */
+export const RATE_LIMIT_GROUPS = ['auth', 'read', 'write'] as const;
+export type RateLimitGroup = (typeof RATE_LIMIT_GROUPS)[number];
+
+export interface RateLimitRule {
+  readonly max: number;
+  readonly windowSeconds: number;
+}
+
+export interface RateLimitConfig {
+  readonly enabled: boolean;
+  /** Requests each client may make per window, per group. */
+  readonly rules: Readonly<Record<RateLimitGroup, RateLimitRule>>;
+  /** When set, counters live in this Redis so that limits hold across processes; otherwise in process. */
+  readonly redisUrl: string | null;
+  /** Prefix of the counter keys in Redis, so that deployments can share one server. */
+  readonly redisKeyPrefix: string;
+}
+
+/** Generous for a sandbox: a busy integration never meets them, a runaway loop does. */
+export const DEFAULT_RATE_LIMIT: RateLimitConfig = Object.freeze({
+  enabled: true,
+  rules: Object.freeze({
+    auth: Object.freeze({ max: 60, windowSeconds: 60 }),
+    read: Object.freeze({ max: 1200, windowSeconds: 60 }),
+    write: Object.freeze({ max: 300, windowSeconds: 60 }),
+  }),
+  redisUrl: null,
+  redisKeyPrefix: 'sipsim:ratelimit:',
+});
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -19,6 +65,7 @@ export interface ConfigOverrides {
   host?: string;
   port?: number | string;
   logLevel?: string;
+  workers?: number | string;
 }
 
 function integer(name: string, value: string | number, min: number, max: number): number {
@@ -27,6 +74,39 @@ function integer(name: string, value: string | number, min: number, max: number)
     throw new Error(`${name} must be an integer from ${min} to ${max}, got '${value}'`);
   }
   return n;
+}
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
+
+/** `1200/60s`, `1200/1m` or `1200/m`: requests per window. */
+function rateRule(name: string, text: string): RateLimitRule {
+  const match = /^(\d+)\/(\d*)([smh])$/.exec(text.trim());
+  if (match) {
+    const max = Number(match[1]);
+    const windowSeconds = Number(match[2] || 1) * UNIT_SECONDS[match[3]!]!;
+    if (max >= 1 && windowSeconds >= 1 && windowSeconds <= 86400) return Object.freeze({ max, windowSeconds });
+  }
+  throw new Error(`${name} must be requests per window of at most a day, like 1200/60s, 300/1m or 5000/h, got '${text}'`);
+}
+
+function loadRateLimit(env: NodeJS.ProcessEnv): RateLimitConfig {
+  const switchValue = env.SIPSIM_RATE_LIMIT ?? 'on';
+  if (switchValue !== 'on' && switchValue !== 'off') throw new Error(`SIPSIM_RATE_LIMIT must be on or off, got '${switchValue}'`);
+  const redisUrl = env.SIPSIM_REDIS_URL?.trim() || null;
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) throw new Error('SIPSIM_REDIS_URL must be a redis:// or rediss:// URL');
+  const rules = Object.fromEntries(
+    RATE_LIMIT_GROUPS.map((group) => {
+      const name = `SIPSIM_RATE_LIMIT_${group.toUpperCase()}`;
+      const text = env[name];
+      return [group, text === undefined ? DEFAULT_RATE_LIMIT.rules[group] : rateRule(name, text)];
+    }),
+  ) as Record<RateLimitGroup, RateLimitRule>;
+  return Object.freeze({
+    enabled: switchValue === 'on',
+    rules: Object.freeze(rules),
+    redisUrl,
+    redisKeyPrefix: env.SIPSIM_REDIS_KEY_PREFIX ?? DEFAULT_RATE_LIMIT.redisKeyPrefix,
+  });
 }
 
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
@@ -41,5 +121,21 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     logLevel,
     tokenTtlSeconds: integer('SIPSIM_TOKEN_TTL', env.SIPSIM_TOKEN_TTL ?? 7200, 60, 86400 * 30),
     bodyLimit: integer('SIPSIM_BODY_LIMIT', env.SIPSIM_BODY_LIMIT ?? 1048576, 1024, 1024 * 1024 * 100),
+    rateLimit: loadRateLimit(env),
+    workers: workerCount(overrides.workers ?? env.SIPSIM_WORKERS ?? 1),
+    shutdownDelaySeconds: integer('SIPSIM_SHUTDOWN_DELAY', env.SIPSIM_SHUTDOWN_DELAY ?? 0, 0, 600),
+    shutdownTimeoutSeconds: integer('SIPSIM_SHUTDOWN_TIMEOUT', env.SIPSIM_SHUTDOWN_TIMEOUT ?? 10, 1, 3600),
+    metrics: onOff('SIPSIM_METRICS', env.SIPSIM_METRICS ?? 'on'),
+    metricsPort: env.SIPSIM_METRICS_PORT ? integer('SIPSIM_METRICS_PORT', env.SIPSIM_METRICS_PORT, 1, 65535) : null,
   });
+}
+
+/** A number of processes, or `auto` for one per CPU. */
+function workerCount(value: number | string): number {
+  return value === 'auto' ? availableParallelism() : integer('workers', value, 1, 1024);
+}
+
+function onOff(name: string, value: string): boolean {
+  if (value !== 'on' && value !== 'off') throw new Error(`${name} must be on or off, got '${value}'`);
+  return value === 'on';
 }

@@ -1,41 +1,11 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { issueClient } from '../../src/admin.js';
 import { Store } from '../../src/store/store.js';
 import { createTestDatabase, engineAvailable, type TestDatabase } from '../helpers/engines.js';
 import { TEST_CONFIG, callInput } from '../helpers/fixture.js';
+import { CuttableProxy } from '../helpers/tcp-proxy.js';
 import { deriveCall } from '../../src/domain/call.js';
-
-/**
- * A TCP proxy between the API and PostgreSQL that the test can cut and restore:
- * a real outage of the store, without disturbing the server other tests use.
- */
-class CuttableProxy {
-  private server: Server | null = null;
-  private sockets = new Set<Socket>();
-  port = 0;
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  async up(): Promise<void> {
-    this.server = createServer((client) => {
-      const upstream = connect(this.target.port, this.target.host);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => {});
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
-    this.port = (this.server.address() as { port: number }).port;
-  }
-
-  async down(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
-  }
-}
 
 describe.skipIf(!engineAvailable('postgres'))('the API through a PostgreSQL outage', () => {
   let database: TestDatabase;

@@ -6,7 +6,8 @@ import { parseDateTime } from '../../src/domain/time.js';
 import type { Store } from '../../src/store/store.js';
 import { openTestStore, type EngineName } from './engines.js';
 
-export const TEST_CONFIG = { logLevel: 'silent', tokenTtlSeconds: 7200, bodyLimit: 1048576 } as const;
+/** Rate limits are off: suites that send thousands of requests are not about them (test/api/rate-limit.test.ts is). */
+export const TEST_CONFIG = { logLevel: 'silent', tokenTtlSeconds: 7200, bodyLimit: 1048576, rateLimit: { enabled: false } } as const;
 
 export const at = (iso: string): number => parseDateTime(iso)!.seconds;
 

@@ -1,11 +1,13 @@
 import { PG_ADMIN_URL, PG_SKIP_NOTICE } from './engines.js';
+import { REDIS_SKIP_NOTICE, redisAvailable } from './redis.js';
 import { CLIENT_TOOLS_NOTICE, CLIENT_TOOLS_READY } from './tools.js';
 
 /** Says plainly, before and after the run, what was skipped and how to run it. */
-export default function setup(): () => void {
+export default async function setup(): Promise<() => void> {
   const notices = [
     ...(!PG_ADMIN_URL && !process.env.CI ? [PG_SKIP_NOTICE] : []),
     ...(!CLIENT_TOOLS_READY ? [CLIENT_TOOLS_NOTICE] : []),
+    ...(!(await redisAvailable()) ? [REDIS_SKIP_NOTICE] : []),
   ];
   const say = () => {
     for (const notice of notices) process.stderr.write(`\n${notice}\n`);

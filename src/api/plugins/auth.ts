@@ -40,6 +40,22 @@ async function authenticate(store: Store, request: FastifyRequest): Promise<Auth
   return { accountId: token.accountId, clientId: token.clientId, scopes: new Set(token.scopes) };
 }
 
+const resolved = new WeakMap<FastifyRequest, Promise<AuthContext>>();
+
+/**
+ * The request's bearer token resolved to its client, looked up once per request:
+ * the rate limiter keys on it and requireScope checks it. Rejects with the 401
+ * ApiError that requireScope answers with (or the store's error).
+ */
+export function resolveAuth(store: Store, request: FastifyRequest): Promise<AuthContext> {
+  let auth = resolved.get(request);
+  if (!auth) {
+    auth = authenticate(store, request);
+    resolved.set(request, auth);
+  }
+  return auth;
+}
+
 export function registerAuth(app: FastifyInstance): void {
   app.decorateRequest('auth', null);
 }
@@ -47,7 +63,7 @@ export function registerAuth(app: FastifyInstance): void {
 /** A pre-handler that authenticates the bearer token and checks one scope. */
 export function requireScope(store: Store, scope: Scope): preHandlerAsyncHookHandler {
   return async (request) => {
-    const auth = await authenticate(store, request);
+    const auth = await resolveAuth(store, request);
     if (!auth.scopes.has(scope)) {
       throw new ApiError('INSUFFICIENT_SCOPE', scope, {
         'WWW-Authenticate': `${REALM}, error="insufficient_scope", scope="${scope}"`,
