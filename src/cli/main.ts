@@ -1,47 +1,15 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { issueClient } from '../admin.js';
-import { buildApp } from '../api/app.js';
-import { loadConfig } from '../config.js';
+import { loadConfig, type Config } from '../config.js';
 import { createDemo, DEMO_ACCOUNT_NAME } from '../demo/seed.js';
 import { ALL_SCOPES } from '../domain/scopes.js';
 import { formatDateTime, parseDateTime } from '../domain/time.js';
-import { DEFAULT_DATABASE_URL } from '../store/engine.js';
 import { Store } from '../store/store.js';
+import { databaseOption, jsonOption, nonNegativeInt, positiveInt, print, withStore } from './common.js';
 import { ensureDemoCredentials } from './demo-credentials.js';
-
-const databaseOption = () =>
-  new Option('--database <url>', 'sqlite:PATH or postgres://USER@HOST/DB').env('SIPSIM_DATABASE_URL').default(DEFAULT_DATABASE_URL);
-const jsonOption = () => new Option('--json', 'print machine-readable JSON');
-
-function positiveInt(name: string) {
-  return (value: string) => {
-    if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
-    return Number(value);
-  };
-}
-
-function nonNegativeInt(name: string) {
-  return (value: string) => {
-    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
-    return Number(value);
-  };
-}
-
-/** Opens the store (migrated unless told otherwise), runs the action, and always closes the store. */
-async function withStore<T>(databaseUrl: string, action: (store: Store) => Promise<T>, options = { migrate: true }): Promise<T> {
-  const store = Store.open(databaseUrl);
-  try {
-    if (options.migrate) await store.migrate();
-    return await action(store);
-  } finally {
-    await store.close();
-  }
-}
-
-function print(json: boolean | undefined, value: unknown, text: string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
-}
+import { registerDirectoryCommands } from './directory.js';
+import { VERSION } from '../version.js';
 
 function progressReporter(enabled: boolean) {
   if (!enabled) return undefined;
@@ -58,7 +26,7 @@ const program = new Command()
   .name('sipsim')
   .description('A self-hostable implementation of the SIPSIM API v2')
   .showHelpAfterError()
-  .version('0.1.0');
+  .version(VERSION);
 
 program
   .command('serve')
@@ -69,40 +37,36 @@ program
   .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', process.env.SIPSIM_LOG_LEVEL ?? 'info')
   .option('--demo', 'create the demo account on a fresh store and print credentials for it')
   .option('--demo-calls <n>', 'how many demo calls to create', positiveInt('--demo-calls'), 20000)
+  .option('--workers <n>', 'processes serving the port, or auto for one per CPU', process.env.SIPSIM_WORKERS ?? '1')
   .action(async (opts) => {
-    const config = loadConfig({ databaseUrl: opts.database, host: opts.host, port: opts.port, logLevel: opts.logLevel });
-    const store = Store.open(config.databaseUrl);
-    await store.migrate();
-    let banner: string | null = null;
-    if (opts.demo) {
-      const accounts = await store.listAccounts();
-      let demoAccount = accounts.find((a) => a.name === DEMO_ACCOUNT_NAME);
-      if (!demoAccount && accounts.length === 0) {
-        process.stderr.write(`Creating demo data (${opts.demoCalls.toLocaleString('en')} calls)...\n`);
-        const demo = await createDemo(store, { calls: opts.demoCalls, onProgress: progressReporter(process.stderr.isTTY) });
-        demoAccount = (await store.getAccount(demo.accountId))!;
-      }
-      if (demoAccount) banner = await ensureDemoCredentials(store, config, demoAccount.id);
-      else {
-        process.stderr.write(
-          'This store already holds accounts, so no demo data was added. Create credentials with: sipsim clients create --account ID\n',
-        );
-      }
-    }
-    const app = buildApp({ store, config });
-    const shutdown = async (signal: string) => {
-      app.log.info({ signal }, 'shutting down');
-      await app.close();
-      await store.close();
-      process.exit(0);
-    };
-    process.once('SIGTERM', () => void shutdown('SIGTERM'));
-    process.once('SIGINT', () => void shutdown('SIGINT'));
-    const address = await app.listen({ port: config.port, host: config.host });
-    const base = address.replace('[::1]', 'localhost');
-    process.stdout.write(`sipsim is serving ${store.engine === 'sqlite' ? 'SQLite' : 'PostgreSQL'} at ${base}\n`);
-    if (banner) process.stdout.write(banner.replaceAll('{BASE_URL}', base));
+    const config = loadConfig({
+      databaseUrl: opts.database,
+      host: opts.host,
+      port: opts.port,
+      logLevel: opts.logLevel,
+      workers: opts.workers,
+    });
+    // The server's modules (HTTP, metrics, Redis) load only for this command, so
+    // that the directory and admin commands start quickly.
+    const { runServer } = await import('../server.js');
+    await runServer({ config, prepare: opts.demo ? (store) => prepareDemo(store, config, opts.demoCalls) : undefined });
   });
+
+/** Creates the demo account on an empty store and returns the banner for it. */
+async function prepareDemo(store: Store, config: Config, calls: number): Promise<string | null> {
+  const accounts = await store.listAccounts();
+  let demoAccount = accounts.find((a) => a.name === DEMO_ACCOUNT_NAME);
+  if (!demoAccount && accounts.length === 0) {
+    process.stderr.write(`Creating demo data (${calls.toLocaleString('en')} calls)...\n`);
+    const demo = await createDemo(store, { calls, onProgress: progressReporter(process.stderr.isTTY) });
+    demoAccount = (await store.getAccount(demo.accountId))!;
+  }
+  if (demoAccount) return ensureDemoCredentials(store, config, demoAccount.id);
+  process.stderr.write(
+    'This store already holds accounts, so no demo data was added. Create credentials with: sipsim clients create --account ID\n',
+  );
+  return null;
+}
 
 program
   .command('migrate')
@@ -234,6 +198,8 @@ clients
     }
     print(opts.json, { client_id: clientId, revoked }, revoked ? `Client ${clientId} revoked` : '');
   });
+
+registerDirectoryCommands(program);
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`sipsim: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -1,0 +1,308 @@
+import cluster, { type Worker } from 'node:cluster';
+import { createServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyInstance } from 'fastify';
+import { AggregatorRegistry, prometheusContentType } from 'prom-client';
+import { buildApp } from './api/app.js';
+import type { Config } from './config.js';
+import { parseDatabaseUrl, type Engine } from './store/engine.js';
+import { Store } from './store/store.js';
+
+export interface ServerOptions {
+  config: Config;
+  /**
+   * Runs once, after migrations and before anything listens (demo seeding).
+   * Returns text to print once serving, with `{BASE_URL}` to fill in, or null.
+   */
+  prepare?: (store: Store) => Promise<string | null>;
+}
+
+/**
+ * `sipsim serve`. With one worker the API is served from this process. With
+ * more, this process is a node:cluster primary: it migrates and prepares the
+ * store once, forks the workers (which share the port and each open their own
+ * store), restarts one that dies, sums their metrics, and stops them on a signal.
+ * Workers run this same function, from the same command line, and only serve.
+ */
+export async function runServer({ config, prepare }: ServerOptions): Promise<void> {
+  if (cluster.isWorker) return runWorker(config);
+  const location = parseDatabaseUrl(config.databaseUrl);
+  if (config.workers > 1 && location.engine === 'sqlite' && location.path === ':memory:') {
+    throw new Error('an in-memory SQLite database cannot be shared by several workers: use a file');
+  }
+
+  const store = Store.open(config.databaseUrl);
+  let banner: string | null;
+  try {
+    await store.migrate();
+    banner = (await prepare?.(store)) ?? null;
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  if (config.workers > 1) {
+    await store.close();
+    return runPrimary(config, store.engine, banner);
+  }
+
+  const app = buildApp({ store, config, metrics: { route: metricsOnApiPort(config) } });
+  const metricsServer = await serveMetricsPort(config, () => app.metrics.registry.metrics());
+  stopOnSignals(app, store, config, ['SIGTERM', 'SIGINT'], metricsServer);
+  announce(store.engine, await listen(app, config), banner);
+}
+
+const metricsOnApiPort = (config: Config) => config.metrics && config.metricsPort === null;
+
+async function listen(app: FastifyInstance, config: Config): Promise<string> {
+  const address = await app.listen({ port: config.port, host: config.host });
+  return address.replace('[::1]', 'localhost');
+}
+
+function announce(engine: Engine, url: string, banner: string | null): void {
+  process.stdout.write(`sipsim is serving ${engine === 'sqlite' ? 'SQLite' : 'PostgreSQL'} at ${url}\n`);
+  if (banner) process.stdout.write(banner.replaceAll('{BASE_URL}', url));
+}
+
+/**
+ * The first signal drains: /health/ready answers 503 for the configured delay,
+ * then the listener closes, requests in flight finish, the store closes and the
+ * process exits 0. A second signal, or the timeout, exits at once with 1.
+ */
+function stopOnSignals(
+  app: FastifyInstance,
+  store: Store,
+  config: Config,
+  signals: NodeJS.Signals[],
+  metricsServer: Server | null,
+): void {
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) {
+      app.log.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
+    }
+    stopping = true;
+    app.log.info({ signal }, 'shutting down');
+    app.draining = true;
+    await sleep(config.shutdownDelaySeconds * 1000);
+    setTimeout(() => {
+      app.log.error(`requests still in flight after ${config.shutdownTimeoutSeconds} s: exiting without them`);
+      process.exit(1);
+    }, config.shutdownTimeoutSeconds * 1000).unref();
+    try {
+      metricsServer?.close();
+      await app.close();
+      await store.close();
+    } catch (error) {
+      app.log.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+    process.exit(0);
+  };
+  for (const signal of signals) process.on(signal, (s: NodeJS.Signals) => void stop(s));
+}
+
+/** /metrics on a port of its own, when configured, for deployments that keep it off the API's port. */
+async function serveMetricsPort(config: Config, text: () => Promise<string>): Promise<Server | null> {
+  if (!config.metrics || config.metricsPort === null) return null;
+  const server = createServer((request, response) => {
+    if (request.url?.split('?')[0] !== '/metrics') return void response.writeHead(404).end();
+    text().then(
+      (body) => response.writeHead(200, { 'Content-Type': prometheusContentType }).end(body),
+      () => response.writeHead(503).end(),
+    );
+  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(config.metricsPort!, config.host, resolve));
+  return server;
+}
+
+// ---- cluster ----
+
+/** What the primary and its workers tell each other over the cluster's IPC channel. */
+type Message =
+  /** worker to primary, once it listens */
+  | { type: 'sipsim:listening'; url: string }
+  /** worker to primary: the metrics of the whole cluster, as Prometheus text */
+  | { type: 'sipsim:cluster-metrics'; id: number }
+  /** primary to worker: this worker's metrics, as prom-client JSON */
+  | { type: 'sipsim:worker-metrics'; id: number }
+  | Reply;
+type Reply = { type: 'sipsim:reply'; id: number; value?: unknown; error?: string };
+
+function isMessage(value: unknown): value is Message {
+  return typeof value === 'object' && value !== null && String((value as { type?: unknown }).type).startsWith('sipsim:');
+}
+
+/** Questions over an IPC channel, matched to their replies by id. */
+function ipcQuestions() {
+  let nextId = 0;
+  const pending = new Map<number, (reply: Reply) => void>();
+  return {
+    ask(send: (message: Message) => void, type: 'sipsim:cluster-metrics' | 'sipsim:worker-metrics'): Promise<unknown> {
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new Error(`no answer to ${type} within 5 s`));
+        }, 5000);
+        pending.set(id, (reply) => {
+          clearTimeout(timer);
+          pending.delete(id);
+          if (reply.error === undefined) resolve(reply.value);
+          else reject(new Error(reply.error));
+        });
+        send({ type, id });
+      });
+    },
+    settle(reply: Reply): void {
+      pending.get(reply.id)?.(reply);
+    },
+  };
+}
+
+async function answer(send: (message: Message) => void, id: number, produce: () => Promise<unknown>): Promise<void> {
+  try {
+    send({ type: 'sipsim:reply', id, value: await produce() });
+  } catch (error) {
+    send({ type: 'sipsim:reply', id, error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+async function runWorker(config: Config): Promise<void> {
+  const toPrimary = (message: Message) => {
+    if (process.connected) process.send!(message);
+  };
+  const questions = ipcQuestions();
+  const store = Store.open(config.databaseUrl);
+  // A scrape may reach any worker: it answers for the whole cluster, which the primary sums.
+  const app = buildApp({
+    store,
+    config,
+    metrics: {
+      route: metricsOnApiPort(config),
+      text: () => questions.ask(toPrimary, 'sipsim:cluster-metrics') as Promise<string>,
+    },
+  });
+  process.on('message', (message: unknown) => {
+    if (!isMessage(message)) return;
+    if (message.type === 'sipsim:worker-metrics') {
+      void answer(toPrimary, message.id, () => app.metrics.registry.getMetricsAsJSON());
+    } else if (message.type === 'sipsim:reply') questions.settle(message);
+  });
+  // Ctrl-C in a terminal signals every process in the group; the primary passes
+  // it on as one SIGTERM, so that a worker does not take it for a second signal.
+  process.on('SIGINT', () => {});
+  stopOnSignals(app, store, config, ['SIGTERM'], null);
+  toPrimary({ type: 'sipsim:listening', url: await listen(app, config) });
+}
+
+/** Log lines of the primary, in the workers' (pino's) format. */
+function primaryLogger(level: string) {
+  const levels: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+  const threshold = levels[level] ?? Infinity;
+  const at = (value: number) => (fields: Record<string, unknown>, msg: string) => {
+    if (value < threshold) return;
+    const line = { level: value, time: Date.now(), pid: process.pid, hostname: hostname(), ...fields, msg };
+    process.stdout.write(`${JSON.stringify(line)}\n`);
+  };
+  return { info: at(30), warn: at(40), error: at(50) };
+}
+
+async function runPrimary(config: Config, engine: Engine, banner: string | null): Promise<void> {
+  const log = primaryLogger(config.logLevel);
+  const questions = ipcQuestions();
+  const toWorker = (worker: Worker) => (message: Message) => {
+    if (worker.isConnected()) worker.send(message);
+  };
+  const forkedAt = new Map<Worker, number>();
+  const listening = new Set<Worker>();
+  const restartTimers = new Set<NodeJS.Timeout>();
+  let announced = false;
+  let stopping = false;
+  let failed = false;
+  let cleanExits = true;
+  let quickCrashes = 0;
+
+  // Counters and histograms add up over the workers; prom-client's process
+  // metrics say how they combine (memory adds up, event-loop lag averages).
+  const clusterMetrics = async () => {
+    const perWorker = await Promise.all([...listening].map((w) => questions.ask(toWorker(w), 'sipsim:worker-metrics')));
+    return AggregatorRegistry.aggregate(perWorker as object[]).metrics();
+  };
+  const metricsServer = await serveMetricsPort(config, clusterMetrics);
+
+  const fork = () => forkedAt.set(cluster.fork(), Date.now());
+  const finish = () => {
+    metricsServer?.close();
+    process.exit(failed || !cleanExits ? 1 : 0);
+  };
+
+  cluster.on('message', (worker, message: unknown) => {
+    if (!isMessage(message)) return;
+    if (message.type === 'sipsim:listening') {
+      listening.add(worker);
+      if (announced) log.info({ worker_pid: worker.process.pid }, 'worker replaced');
+      else if (listening.size === config.workers) {
+        announced = true;
+        announce(engine, message.url, banner);
+      }
+    } else if (message.type === 'sipsim:cluster-metrics') {
+      void answer(toWorker(worker), message.id, clusterMetrics);
+    } else if (message.type === 'sipsim:reply') {
+      questions.settle(message);
+    }
+  });
+
+  cluster.on('exit', (worker, code, signal) => {
+    const livedMs = Date.now() - (forkedAt.get(worker) ?? 0);
+    forkedAt.delete(worker);
+    listening.delete(worker);
+    if (stopping || failed) {
+      if (code !== 0 && signal !== 'SIGTERM') cleanExits = false;
+      if (forkedAt.size === 0) finish();
+      return;
+    }
+    if (!announced) {
+      // What stops a worker from starting (port taken, bad database) stops the next one too.
+      log.error({ worker_pid: worker.process.pid, code, signal }, 'a worker failed to start: stopping');
+      failed = true;
+      for (const other of forkedAt.keys()) other.process.kill('SIGTERM');
+      if (forkedAt.size === 0) finish();
+      return;
+    }
+    // Back off exponentially while workers keep dying young, so that a crash loop does not spin.
+    quickCrashes = livedMs > 30_000 ? 0 : quickCrashes + 1;
+    const delayMs = Math.min(30_000, 100 * 2 ** quickCrashes);
+    const fields = { worker_pid: worker.process.pid, code, signal, restart_in_ms: delayMs };
+    log.warn(fields, 'worker exited unexpectedly: starting another');
+    const timer = setTimeout(() => {
+      restartTimers.delete(timer);
+      fork();
+    }, delayMs);
+    restartTimers.add(timer);
+  });
+
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: killing workers');
+      for (const worker of forkedAt.keys()) worker.process.kill('SIGKILL');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    for (const timer of restartTimers) clearTimeout(timer);
+    for (const worker of forkedAt.keys()) worker.process.kill('SIGTERM');
+    if (forkedAt.size === 0) finish();
+    // Workers give up after their own timeout; this is the backstop if one hangs anyway.
+    setTimeout(() => {
+      log.error({}, 'workers still running after the shutdown timeout: killing them');
+      for (const worker of forkedAt.keys()) worker.process.kill('SIGKILL');
+      process.exit(1);
+    }, (config.shutdownDelaySeconds + config.shutdownTimeoutSeconds + 5) * 1000).unref();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+
+  for (let i = 0; i < config.workers; i++) fork();
+}
