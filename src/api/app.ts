@@ -1,26 +1,59 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
+import { ApiError } from '../domain/errors.js';
 import type { Store } from '../store/store.js';
+import { registerOpenApi } from './openapi.js';
 import { registerAuth } from './plugins/auth.js';
+import { registerDraining } from './plugins/draining.js';
 import { registerErrorHandling } from './plugins/errors.js';
+import { registerMetrics, registerMetricsRoute, type MetricsOptions } from './plugins/metrics.js';
+import { registerRateLimit, type RateLimitSettings } from './plugins/rate-limit.js';
 import { registerGetAccount } from './routes/get-account.js';
 import { registerGetCall } from './routes/get-call.js';
 import { registerHealth } from './routes/health.js';
 import { registerListCalls } from './routes/list-calls.js';
 import { registerOauthToken } from './routes/oauth-token.js';
+import { registerCallTags } from './routes/call-tags.js';
+import { registerEmployees } from './routes/employees.js';
+import { registerPhones } from './routes/phones.js';
+import { registerTags } from './routes/tags.js';
+import { validatorCompiler } from './validation.js';
+import { VERSION } from '../version.js';
 
 export interface AppOptions {
   store: Store;
-  config: Pick<Config, 'logLevel' | 'tokenTtlSeconds' | 'bodyLimit'>;
+  /** Rate limits default to in-process counters with the default rules. */
+  config: Pick<Config, 'logLevel' | 'tokenTtlSeconds' | 'bodyLimit'> & { rateLimit?: RateLimitSettings };
+  /** Where log lines go instead of stdout (tests read them). */
+  logStream?: { write(line: string): void };
+  metrics?: MetricsOptions;
 }
 
 const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** Credentials never reach a log line, whatever a future log call passes along. */
+const LOG_REDACT = [
+  'req.headers.authorization',
+  'headers.authorization',
+  'client_secret',
+  'access_token',
+  '*.client_secret',
+  '*.access_token',
+];
+
+function hasNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (value === null || typeof value !== 'object') return false;
+  return Object.entries(value).some(([key, v]) => key.includes('\u0000') || hasNul(v));
+}
+
+const nulError = () => new ApiError('INVALID_BODY', 'Text in the request body must not contain NUL characters (\\u0000)');
+
 /** Builds the API without listening, so that tests can inject requests. */
-export function buildApp({ store, config }: AppOptions): FastifyInstance {
+export function buildApp({ store, config, logStream, metrics }: AppOptions): FastifyInstance {
   const app = Fastify({
-    logger: config.logLevel === 'silent' ? false : { level: config.logLevel, redact: ['req.headers.authorization'] },
+    logger: config.logLevel === 'silent' ? false : { level: config.logLevel, redact: LOG_REDACT, stream: logStream },
     // One line per request is logged in onResponse below, instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
@@ -30,6 +63,15 @@ export function buildApp({ store, config }: AppOptions): FastifyInstance {
       return typeof given === 'string' && INCOMING_REQUEST_ID.test(given) ? given : randomUUID();
     },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // Idle keep-alive connections close at shutdown; busy ones finish their request.
+    forceCloseConnections: 'idle',
+    // A request that reaches a closing server on a kept-alive connection is still served.
+    return503OnClosing: false,
+    // Longer than load balancers' idle timeouts (60 s for AWS ALB and nginx), so
+    // that they never send a request on a connection this end is closing.
+    keepAliveTimeout: 65_000,
+    // A client gets this long to send a whole request, so slow ones cannot hold connections forever.
+    requestTimeout: 60_000,
   });
 
   // OAuth token requests are form-encoded (RFC 6749).
@@ -39,7 +81,20 @@ export function buildApp({ store, config }: AppOptions): FastifyInstance {
       const previous = form[key];
       form[key] = previous === undefined ? value : ([] as string[]).concat(previous, value);
     }
-    done(null, form);
+    done(hasNul(form) ? nulError() : null, form);
+  });
+  // JSON as Fastify parses it (prototype poisoning refused), and no NUL in any
+  // text: PostgreSQL cannot store one, and no name or number contains one.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    // Clients that label every request JSON send DELETEs with no body; a
+    // route that needs one says so through its schema.
+    if ((body as string).trim() === '') return done(null, undefined);
+    parseJson(request, body as string, (error, value) => {
+      if (error) return done(error);
+      done(hasNul(value) ? nulError() : null, value);
+    });
   });
 
   app.addHook('onRequest', async (request, reply) => {
@@ -52,12 +107,29 @@ export function buildApp({ store, config }: AppOptions): FastifyInstance {
     );
   });
 
+  app.setValidatorCompiler(validatorCompiler);
+  // Response schemas only document: bodies leave as strings built with
+  // JSON.stringify (measured faster), so serializers compiled from the schemas
+  // would never run, and compiling them made startup several times slower.
+  app.setSerializerCompiler(() => JSON.stringify);
   registerErrorHandling(app);
   registerAuth(app);
-  registerHealth(app, store);
-  registerOauthToken(app, store, config.tokenTtlSeconds);
-  registerGetAccount(app, store);
-  registerListCalls(app, store);
-  registerGetCall(app, store);
+  registerDraining(app);
+  registerMetrics(app, store, metrics);
+  registerRateLimit(app, store, config.rateLimit, { onReject: (group) => app.metrics.rateLimitRejected(group) });
+  registerOpenApi(app, VERSION);
+  // Routes are added once the OpenAPI plugin has loaded, so that it sees every one.
+  app.register(async (api) => {
+    registerHealth(api, store);
+    registerMetricsRoute(api, metrics);
+    registerOauthToken(api, store, config.tokenTtlSeconds);
+    registerGetAccount(api, store);
+    registerListCalls(api, store);
+    registerGetCall(api, store);
+    registerTags(api, store);
+    registerCallTags(api, store);
+    registerPhones(api, store);
+    registerEmployees(api, store);
+  });
   return app;
 }

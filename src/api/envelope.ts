@@ -14,16 +14,17 @@ export interface Pagination {
   has_more: boolean;
 }
 
-function send(reply: FastifyReply, status: number, body: unknown): FastifyReply {
+/** Any JSON body, as a string: Fastify then sends it as it is, whatever response schema the route documents. */
+export function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
   return reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
 }
 
 export function sendData(request: FastifyRequest, reply: FastifyReply, data: unknown, status = 200): FastifyReply {
-  return send(reply, status, { status, request_id: request.id, timestamp: formatDateTime(nowSeconds()), data });
+  return sendJson(reply, status, { status, request_id: request.id, timestamp: formatDateTime(nowSeconds()), data });
 }
 
 export function sendList(request: FastifyRequest, reply: FastifyReply, data: unknown[], pagination: Pagination): FastifyReply {
-  return send(reply, 200, {
+  return sendJson(reply, 200, {
     status: 200,
     request_id: request.id,
     timestamp: formatDateTime(nowSeconds()),
@@ -39,5 +40,5 @@ export function sendErrors(
   code: string,
   errors: string[],
 ): FastifyReply {
-  return send(reply, status, { status, errors, code, request_id: request.id, path: request.url.split('?')[0] });
+  return sendJson(reply, status, { status, errors, code, request_id: request.id, path: request.url.split('?')[0] });
 }

@@ -26,8 +26,10 @@ export const errorRegistry = {
   CONFLICT: { status: 409, message: (detail: string) => detail },
   BODY_TOO_LARGE: { status: 413, message: () => 'Request body too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: (type: string) => `Unsupported content type: ${type}` },
+  RATE_LIMITED: { status: 429, message: (seconds: string) => `Rate limit exceeded: retry after ${seconds}s` },
   INTERNAL: { status: 500, message: () => 'Internal server error' },
   STORE_UNAVAILABLE: { status: 503, message: () => 'The data store is unavailable, retry later' },
+  SHUTTING_DOWN: { status: 503, message: () => 'This server is shutting down' },
 } as const satisfies Record<string, { status: number; message: (arg: string) => string }>;
 
 export type ErrorCode = keyof typeof errorRegistry;
@@ -37,16 +39,17 @@ export class ApiError extends Error {
   readonly messages: string[];
   constructor(
     readonly code: ErrorCode,
-    detail = '',
+    /** The template's argument, or several details that each make a message. */
+    detail: string | string[] = '',
     /** Extra headers the error needs (WWW-Authenticate, Retry-After). */
     readonly headers: Record<string, string> = {},
   ) {
     const entry = errorRegistry[code];
-    const message = entry.message(detail);
-    super(message);
+    const messages = typeof detail === 'string' ? [entry.message(detail)] : detail.map((d) => entry.message(d));
+    super(messages.join('; '));
     this.name = 'ApiError';
     this.status = entry.status;
-    this.messages = [message];
+    this.messages = messages;
   }
 }
 
@@ -62,8 +65,12 @@ export class StoreUnavailableError extends Error {
 
 /** Raised by the store when a write breaks a uniqueness rule; maps to 409. */
 export class StoreConflictError extends Error {
-  constructor(cause: unknown) {
-    super('conflict', { cause });
+  constructor(
+    cause: unknown,
+    /** What had to be unique, as `table.column` (`tags.name`), when known. */
+    readonly target: string | null = null,
+  ) {
+    super(`conflict${target ? ` on ${target}` : ''}`, { cause });
     this.name = 'StoreConflictError';
   }
 }

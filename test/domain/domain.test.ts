@@ -111,12 +111,14 @@ describe('list query', () => {
 describe('page tokens', () => {
   const codec = new CursorCodec(Buffer.alloc(32, 7));
   it('round-trips a position for the same filters only', () => {
-    const token = codec.encode({ startTime: 1705314600, id: 42 }, 'fp1');
-    expect(codec.decode(token, 'fp1')).toEqual({ startTime: 1705314600, id: 42 });
-    expect(codec.decode(token, 'fp2')).toBe('filters');
-    expect(new CursorCodec(Buffer.alloc(32, 8)).decode(token, 'fp1')).toBe('tampered');
-    expect(codec.decode('x', 'fp1')).toBe('malformed');
-    expect(codec.decode(`${token}x`, 'fp1')).toBe('tampered');
+    const token = codec.encode([1705314600, 42], 'fp1');
+    expect(codec.decode(token, 'fp1', 2)).toEqual([1705314600, 42]);
+    expect(codec.decode(token, 'fp2', 2)).toBe('filters');
+    expect(new CursorCodec(Buffer.alloc(32, 8)).decode(token, 'fp1', 2)).toBe('tampered');
+    expect(codec.decode('x', 'fp1', 2)).toBe('malformed');
+    expect(codec.decode(`${token}x`, 'fp1', 2)).toBe('tampered');
+    // A token of a list with another sort key is not taken for this one's.
+    expect(codec.decode(codec.encode([42], 'fp1'), 'fp1', 2)).toBe('malformed');
   });
 });
 
@@ -136,8 +138,10 @@ describe('error registry', () => {
       CONFLICT: 409,
       BODY_TOO_LARGE: 413,
       UNSUPPORTED_MEDIA_TYPE: 415,
+      RATE_LIMITED: 429,
       INTERNAL: 500,
       STORE_UNAVAILABLE: 503,
+      SHUTTING_DOWN: 503,
     });
     expect(new ApiError('NOT_FOUND', 'Call').messages).toEqual(['Call not found']);
   });

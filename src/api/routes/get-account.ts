@@ -4,17 +4,31 @@ import { formatDateTime } from '../../domain/time.js';
 import type { Store } from '../../store/store.js';
 import { sendData } from '../envelope.js';
 import { requireScope } from '../plugins/auth.js';
+import { Data, GUARDED, errors, needs } from '../schemas/responses.js';
 
 export function registerGetAccount(app: FastifyInstance, store: Store): void {
-  app.get('/api/v2/account', { preHandler: requireScope(store, 'account.read') }, async (request, reply) => {
-    const account = await store.getAccount(request.auth!.accountId);
-    if (!account) throw new ApiError('NOT_FOUND', 'Account');
-    return sendData(request, reply, {
-      id: account.id,
-      company_name: account.name,
-      email: account.email,
-      timezone: account.timezone,
-      created_at: formatDateTime(account.createdAt),
-    });
-  });
+  app.get(
+    '/api/v2/account',
+    {
+      preValidation: requireScope(store, 'account.read'),
+      schema: {
+        tags: ['Account'],
+        operationId: 'getAccount',
+        summary: 'Retrieve the account of the token',
+        ...needs('account.read'),
+        response: { 200: Data('Account', 'The account'), ...errors(404, ...GUARDED) },
+      },
+    },
+    async (request, reply) => {
+      const account = await store.getAccount(request.auth!.accountId);
+      if (!account) throw new ApiError('NOT_FOUND', 'Account');
+      return sendData(request, reply, {
+        id: account.id,
+        company_name: account.name,
+        email: account.email,
+        timezone: account.timezone,
+        created_at: formatDateTime(account.createdAt),
+      });
+    },
+  );
 }

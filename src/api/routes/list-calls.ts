@@ -1,35 +1,51 @@
-import type { FastifyInstance } from 'fastify';
-import { parseListCallsQuery } from '../../domain/call-filters.js';
-import { CursorCodec } from '../../domain/cursor.js';
-import { ApiError } from '../../domain/errors.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { parseListCallsQuery, type ListCallsQuery as ParsedQuery } from '../../domain/call-filters.js';
 import type { Store } from '../../store/store.js';
 import { sendList } from '../envelope.js';
+import { Pager } from '../pagination.js';
 import { requireScope } from '../plugins/auth.js';
+import { ListCallsQuery } from '../schemas/calls.js';
+import { GUARDED, List, errors, needs } from '../schemas/responses.js';
 
-const TOKEN_PROBLEMS = {
-  malformed: 'not a page token issued by this server',
-  tampered: 'not a page token issued by this server',
-  filters:
-    'it was issued for other filters; send it with the same start_time, end_time, employees, tags, call_types and search as the request that returned it',
-} as const;
+const FILTERS_PROBLEM =
+  'it was issued for other filters; send it with the same start_time, end_time, employees, tags, call_types and search as the request that returned it';
 
 export function registerListCalls(app: FastifyInstance, store: Store): void {
-  app.get('/api/v2/calls', { preHandler: requireScope(store, 'calls.read') }, async (request, reply) => {
-    const accountId = request.auth!.accountId;
-    const { filter, limit, page, fingerprint } = parseListCallsQuery(request.query as Record<string, unknown>, accountId);
-    const codec = new CursorCodec(await store.cursorSecret());
-    let after = null;
-    if (page) {
-      const decoded = codec.decode(page, fingerprint);
-      if (typeof decoded === 'string') throw new ApiError('INVALID_PAGE_TOKEN', TOKEN_PROBLEMS[decoded]);
-      after = decoded;
-    }
-    const result = await store.listCalls(accountId, filter, limit, after);
-    return sendList(request, reply, result.calls, {
-      count: result.calls.length,
-      limit,
-      ...(result.next ? { page: codec.encode(result.next, fingerprint) } : {}),
-      has_more: result.next !== null,
-    });
-  });
+  const parsed = new WeakMap<FastifyRequest, ParsedQuery>();
+
+  app.get(
+    '/api/v2/calls',
+    {
+      // The domain parser runs before the schema, so that its messages (which
+      // name what a parameter allows, and refuse repeated or unknown ones) are
+      // the ones a client gets.
+      preValidation: [
+        requireScope(store, 'calls.read'),
+        async (request) => {
+          parsed.set(request, parseListCallsQuery(request.query as Record<string, unknown>, request.auth!.accountId));
+        },
+      ],
+      schema: {
+        tags: ['Calls'],
+        operationId: 'listCalls',
+        summary: 'List calls',
+        description:
+          'Calls whose start_time is in the window, newest first (start_time, then id, descending). Filters combine ' +
+          'with AND across parameters and OR within a list. A parameter not listed here is refused with a 400.',
+        ...needs('calls.read'),
+        querystring: ListCallsQuery,
+        response: { 200: List('Call', 'A page of calls'), ...errors(400, ...GUARDED) },
+      },
+    },
+    async (request, reply) => {
+      const accountId = request.auth!.accountId;
+      const { filter, limit, page, fingerprint } = parsed.get(request)!;
+      const pager = await Pager.of(store, fingerprint, 2);
+      const key = pager.after(page, { filters: FILTERS_PROBLEM });
+      const after = key ? { startTime: key[0]!, id: key[1]! } : null;
+      const result = await store.listCalls(accountId, filter, limit, after);
+      const next = result.next ? [result.next.startTime, result.next.id] : null;
+      return sendList(request, reply, result.calls, pager.pagination(result.calls.length, limit, next));
+    },
+  );
 }

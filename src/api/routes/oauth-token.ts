@@ -3,17 +3,18 @@ import { hashSecret, newAccessToken, secretMatches } from '../../domain/credenti
 import { parseScopeList, unknownScopes } from '../../domain/scopes.js';
 import { nowSeconds } from '../../domain/time.js';
 import type { Store } from '../../store/store.js';
+import { sendJson } from '../envelope.js';
+import { TokenRequest, tokenResponses } from '../schemas/responses.js';
 
 type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope';
 
 /** RFC 6749 section 5.2: token-endpoint errors have their own shape. */
 function oauthError(reply: FastifyReply, status: number, error: OAuthErrorCode, description: string, basic = false) {
   if (status === 401) reply.header('WWW-Authenticate', basic ? 'Basic realm="sipsim"' : 'Bearer realm="sipsim"');
-  return reply
-    .code(status)
-    .header('Cache-Control', 'no-store')
-    .header('Pragma', 'no-cache')
-    .send({ error, error_description: description });
+  return sendJson(reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache'), status, {
+    error,
+    error_description: description,
+  });
 }
 
 const FIELDS = ['grant_type', 'client_id', 'client_secret', 'scope'] as const;
@@ -45,11 +46,29 @@ function basicCredentials(header: string | undefined): { id: string; secret: str
 }
 
 export function registerOauthToken(app: FastifyInstance, store: Store, tokenTtlSeconds: number): void {
-  app.post('/oauth/token', async (request, reply) => {
+  const schema = {
+    tags: ['Authentication'],
+    operationId: 'issueToken',
+    summary: 'Issue an access token for client credentials',
+    description:
+      'OAuth 2.0 client credentials grant (RFC 6749 section 4.4). Credentials go in the body or in HTTP Basic, not both. ' +
+      'Errors use RFC 6749\'s own shape.',
+    body: {
+      content: {
+        'application/x-www-form-urlencoded': { schema: TokenRequest },
+        'application/json': { schema: TokenRequest },
+      },
+    },
+    response: tokenResponses,
+  };
+
+  // A body the schema refuses reaches the handler, which answers in RFC 6749's shape.
+  app.post('/oauth/token', { schema, attachValidation: true }, async (request, reply) => {
     const form = readForm((request.body && typeof request.body === 'object' ? request.body : {}) as Record<string, unknown>);
     if ('repeated' in form) {
       return oauthError(reply, 400, 'invalid_request', `Parameter '${form.repeated}' must not be repeated`);
     }
+    if (request.validationError) return oauthError(reply, 400, 'invalid_request', request.validationError.message);
     const grantType = form.grant_type;
     if (!grantType) return oauthError(reply, 400, 'invalid_request', "Missing parameter 'grant_type'");
     if (grantType !== 'client_credentials') {
@@ -99,9 +118,12 @@ export function registerOauthToken(app: FastifyInstance, store: Store, tokenTtlS
       createdAt,
       expiresAt: createdAt + tokenTtlSeconds,
     });
-    return reply
-      .header('Cache-Control', 'no-store')
-      .header('Pragma', 'no-cache')
-      .send({ access_token: token, token_type: 'Bearer', expires_in: tokenTtlSeconds, scope: scopes.join(' '), created_at: createdAt });
+    return sendJson(reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache'), 200, {
+      access_token: token,
+      token_type: 'Bearer',
+      expires_in: tokenTtlSeconds,
+      scope: scopes.join(' '),
+      created_at: createdAt,
+    });
   });
 }

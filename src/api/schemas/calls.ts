@@ -1,0 +1,34 @@
+import Type from 'typebox';
+import { LIMIT_DEFAULT, LIMIT_MAX, LIMIT_MIN } from '../../domain/call-filters.js';
+
+/**
+ * The query of `GET /calls`. The domain parser (parseListCallsQuery) checks it
+ * first and words every refusal; this schema accepts whatever the parser
+ * accepts, so it describes the parameters without a second set of messages.
+ * Hence the plain strings: `limit=` means the default, a date-time may carry a
+ * space where an unencoded `+` was sent, call types take any case.
+ */
+
+const CommaList = (description: string) =>
+  Type.Array(Type.String(), {
+    description: `${description}. Comma-separated, or the parameter repeated; a call matches any of them`,
+  });
+
+export const ListCallsQuery = Type.Object({
+  start_time: Type.String({
+    description:
+      'Start of the window on the call\'s start_time, inclusive: an ISO 8601 date-time with Z or an offset, ' +
+      'any number of fractional digits, such as 2024-01-01T00:00:00Z',
+  }),
+  end_time: Type.Optional(Type.String({ description: 'End of the window, inclusive, in the same format; defaults to now' })),
+  employees: Type.Optional(CommaList('Employee ids')),
+  tags: Type.Optional(CommaList('Tag ids')),
+  call_types: Type.Optional(CommaList('Call types: inbound (or incoming), outbound (or outgoing), missed, voicemail')),
+  search: Type.Optional(
+    Type.String({ maxLength: 200, description: 'A phone number however it is written, or part of the caller\'s name' }),
+  ),
+  limit: Type.Optional(
+    Type.String({ description: `Calls per page, an integer from ${LIMIT_MIN} to ${LIMIT_MAX}; ${LIMIT_DEFAULT} when absent` }),
+  ),
+  page: Type.Optional(Type.String({ description: 'Token for the next page, from the previous answer\'s pagination.page' })),
+});
