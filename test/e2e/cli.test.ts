@@ -199,7 +199,7 @@ describe.concurrent.each(ENGINES)('the sipsim CLI on %s', (engine) => {
       );
       try {
         const curlLine = /^\s*(curl -H "Authorization: Bearer [^"\s]+" "http:\/\/[^"\s]+")\s*$/m;
-        const deadline = Date.now() + 20000;
+        const deadline = Date.now() + 60000;
         while (!curlLine.test(stdout)) {
           if (child.exitCode !== null || Date.now() > deadline) {
             throw new Error(`no banner from sipsim serve (exit ${child.exitCode}):\n${stdout}\n${stderr}`);
@@ -230,7 +230,7 @@ describe.concurrent.each(ENGINES)('the sipsim CLI on %s', (engine) => {
         scratch.remove();
         expect({ code, signal }, stderr).toEqual({ code: 0, signal: null });
       }
-    });
+    }, 90000);
   });
 });
 

@@ -118,7 +118,7 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = join(ROOT, 'dist/cli/main.js');
 
 export function sipsim(args: string[], options: { cwd?: string } = {}): Promise<RunResult> {
-  return run(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, timeoutMs: 25000 });
+  return run(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, timeoutMs: 60000 });
 }
 
 /** Runs the CLI, expects exit 0 and JSON on stdout. */
