@@ -1,6 +1,8 @@
 import { StoreConflictError, StoreUnavailableError } from '../domain/errors.js';
 
 const PG_UNAVAILABLE_CLASSES = ['08', '53', '57'];
+/** A write sent to a read-only server: a replica, or a primary being demoted in a failover. */
+const PG_READ_ONLY = '25006';
 const NODE_NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', 'EHOSTUNREACH', 'EAI_AGAIN']);
 const SQLITE_UNAVAILABLE = ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_CANTOPEN', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_READONLY'];
 
@@ -31,6 +33,7 @@ export function mapStoreError(error: unknown): unknown {
   }
   if (
     NODE_NETWORK_CODES.has(code) ||
+    code === PG_READ_ONLY ||
     PG_UNAVAILABLE_CLASSES.some((c) => code.startsWith(c) && code.length === 5) ||
     SQLITE_UNAVAILABLE.some((c) => code.startsWith(c)) ||
     /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Client has encountered a connection error|database connection is not open|driver has already been destroyed/i.test(

@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveCall } from '../../src/domain/call.js';
 import { StoreConflictError, StoreUnavailableError } from '../../src/domain/errors.js';
 import { mapStoreError } from '../../src/store/errors.js';
-import type { Store } from '../../src/store/store.js';
-import { ENGINES, engineAvailable, openTestStore } from '../helpers/engines.js';
+import { sql } from 'kysely';
+import { Store } from '../../src/store/store.js';
+import { createTestDatabase, ENGINES, engineAvailable, openTestStore } from '../helpers/engines.js';
 import { callInput } from '../helpers/fixture.js';
 
 describe.each(ENGINES)('store on %s', (engine) => {
@@ -80,10 +81,38 @@ describe('driver errors at the store boundary', () => {
     [{ message: 'Connection terminated unexpectedly' }, StoreUnavailableError],
     [{ code: 'SQLITE_BUSY' }, StoreUnavailableError],
     [{ code: 'SQLITE_IOERR_WRITE' }, StoreUnavailableError],
+    [{ code: '25006', message: 'cannot execute INSERT in a read-only transaction' }, StoreUnavailableError],
     [{ code: '23505' }, StoreConflictError],
     [{ code: 'SQLITE_CONSTRAINT_UNIQUE' }, StoreConflictError],
   ])('maps %j', (fields: { code?: string; message?: string }, type) => {
     expect(mapStoreError(Object.assign(new Error(fields.message ?? 'driver error'), fields))).toBeInstanceOf(type);
+  });
+
+  it('names the rule a write broke, from either driver', () => {
+    const pg = mapStoreError(Object.assign(new Error('duplicate key'), { code: '23505', constraint: 'tags_unique_name' }));
+    expect((pg as StoreConflictError).target).toBe('tags.name');
+    const sqlite = mapStoreError(
+      Object.assign(new Error('UNIQUE constraint failed: phones.account_id, phones.internal_number'), { code: 'SQLITE_CONSTRAINT_UNIQUE' }),
+    );
+    expect((sqlite as StoreConflictError).target).toBe('phones.internal_number');
+  });
+
+  it.skipIf(!engineAvailable('postgres'))('answers a read-only PostgreSQL (a replica, a demoted primary) as unavailable', async () => {
+    const database = await createTestDatabase('postgres');
+    let store = Store.open(database.url);
+    try {
+      await store.migrate();
+      const account = await store.createAccount({ name: 'Acme' });
+      const name = new URL(database.url).pathname.slice(1);
+      await sql.raw(`ALTER DATABASE ${name} SET default_transaction_read_only = on`).execute(store.db);
+      await store.close();
+      store = Store.open(database.url);
+      expect((await store.getAccount(account.id))?.name).toBe('Acme');
+      await expect(store.createTag(account.id, { name: 'Important' })).rejects.toBeInstanceOf(StoreUnavailableError);
+    } finally {
+      await store.close();
+      await database.drop();
+    }
   });
 
   it('leaves bugs as they are', () => {
