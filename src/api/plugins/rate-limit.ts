@@ -64,10 +64,11 @@ export function registerRateLimit(
         lazyConnect: true,
         connectTimeout: 1000,
         // While Redis is away, a command fails at once instead of waiting in a
-        // queue, and one sent on a stalled connection gives up after 100 ms:
+        // queue, and one sent on a stalled connection gives up after 500 ms (less
+        // would fire on a healthy Redis while a busy worker's event loop lags):
         // either way the request goes on unlimited. ioredis keeps reconnecting.
         enableOfflineQueue: false,
-        commandTimeout: 100,
+        commandTimeout: 500,
         maxRetriesPerRequest: 0,
       })
     : null;
