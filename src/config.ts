@@ -25,6 +25,10 @@ export interface Config {
   readonly metrics: boolean;
   /** When set, /metrics is served on this port (same host) instead of the API's. */
   readonly metricsPort: number | null;
+  /** Connections each process keeps to PostgreSQL at most. */
+  readonly databasePoolSize: number;
+  /** Whether `serve` applies pending migrations before it listens. */
+  readonly migrateOnStart: boolean;
 }
 
 /** Routes share a budget per group: the token endpoint, reads and writes under /api/v2. */
@@ -66,6 +70,7 @@ export interface ConfigOverrides {
   port?: number | string;
   logLevel?: string;
   workers?: number | string;
+  migrate?: boolean;
 }
 
 function integer(name: string, value: string | number, min: number, max: number): number {
@@ -127,6 +132,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     shutdownTimeoutSeconds: integer('SIPSIM_SHUTDOWN_TIMEOUT', env.SIPSIM_SHUTDOWN_TIMEOUT ?? 10, 1, 3600),
     metrics: onOff('SIPSIM_METRICS', env.SIPSIM_METRICS ?? 'on'),
     metricsPort: env.SIPSIM_METRICS_PORT ? integer('SIPSIM_METRICS_PORT', env.SIPSIM_METRICS_PORT, 1, 65535) : null,
+    databasePoolSize: integer('SIPSIM_DATABASE_POOL_SIZE', env.SIPSIM_DATABASE_POOL_SIZE ?? 10, 1, 1000),
+    migrateOnStart: overrides.migrate ?? onOff('SIPSIM_MIGRATE_ON_START', env.SIPSIM_MIGRATE_ON_START ?? 'on'),
   });
 }
 

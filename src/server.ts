@@ -32,10 +32,16 @@ export async function runServer({ config, prepare }: ServerOptions): Promise<voi
     throw new Error('an in-memory SQLite database cannot be shared by several workers: use a file');
   }
 
-  const store = Store.open(config.databaseUrl);
+  const store = Store.open(config.databaseUrl, { poolSize: config.databasePoolSize });
   let banner: string | null;
   try {
-    await store.migrate();
+    // Skipped where migrations run as a step of their own (`sipsim migrate`),
+    // for example over a direct connection when the API goes through PgBouncer.
+    if (config.migrateOnStart) await store.migrate();
+    else {
+      const pending = await store.pendingMigrations();
+      if (pending.length) throw new Error(`the schema is not up to date (missing ${pending.join(', ')}): run sipsim migrate first`);
+    }
     banner = (await prepare?.(store)) ?? null;
   } catch (error) {
     await store.close();
@@ -174,7 +180,7 @@ async function runWorker(config: Config): Promise<void> {
     if (process.connected) process.send!(message);
   };
   const questions = ipcQuestions();
-  const store = Store.open(config.databaseUrl);
+  const store = Store.open(config.databaseUrl, { poolSize: config.databasePoolSize });
   // A scrape may reach any worker: it answers for the whole cluster, which the primary sums.
   const app = buildApp({
     store,

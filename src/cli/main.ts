@@ -30,7 +30,7 @@ const program = new Command()
 
 program
   .command('serve')
-  .description('serve the API (migrates the store first)')
+  .description('serve the API (migrates the store first, unless --no-migrate)')
   .option('--port <port>', 'port to listen on', process.env.SIPSIM_PORT ?? '3000')
   .option('--host <host>', 'address to listen on', process.env.SIPSIM_HOST ?? '127.0.0.1')
   .addOption(databaseOption())
@@ -38,6 +38,7 @@ program
   .option('--demo', 'create the demo account on a fresh store and print credentials for it')
   .option('--demo-calls <n>', 'how many demo calls to create', positiveInt('--demo-calls'), 20000)
   .option('--workers <n>', 'processes serving the port, or auto for one per CPU', process.env.SIPSIM_WORKERS ?? '1')
+  .option('--no-migrate', 'do not apply pending migrations first (run `sipsim migrate` as a step of its own)')
   .action(async (opts) => {
     const config = loadConfig({
       databaseUrl: opts.database,
@@ -45,6 +46,8 @@ program
       port: opts.port,
       logLevel: opts.logLevel,
       workers: opts.workers,
+      // Commander sets migrate to true unless --no-migrate is given.
+      migrate: opts.migrate === false ? false : undefined,
     });
     // The server's modules (HTTP, metrics, Redis) load only for this command, so
     // that the directory and admin commands start quickly.

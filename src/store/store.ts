@@ -176,15 +176,23 @@ export class Store {
     }
   }
 
+  private migrator(): Migrator {
+    return new Migrator({
+      db: this.db,
+      provider: migrationProvider(this.engine),
+      migrationTableName: 'schema_migrations',
+      migrationLockTableName: 'schema_migrations_lock',
+    });
+  }
+
+  /** Names of the migrations this store has not had yet; reads only, takes no lock. */
+  async pendingMigrations(): Promise<string[]> {
+    return this.run(async () => (await this.migrator().getMigrations()).filter((m) => !m.executedAt).map((m) => m.name));
+  }
+
   async migrate(): Promise<string[]> {
     return this.run(async () => {
-      const migrator = new Migrator({
-        db: this.db,
-        provider: migrationProvider(this.engine),
-        migrationTableName: 'schema_migrations',
-        migrationLockTableName: 'schema_migrations_lock',
-      });
-      const { error, results } = await migrator.migrateToLatest();
+      const { error, results } = await this.migrator().migrateToLatest();
       if (error) throw error;
       return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
     });

@@ -243,3 +243,16 @@ describe('the sipsim CLI with a bad database URL', () => {
     expect(result.stdout).toBe('');
   });
 });
+
+describe('sipsim serve --no-migrate', () => {
+  it('refuses to serve a store whose schema is behind, and names the command that fixes it', async () => {
+    const database = await createTestDatabase('sqlite');
+    try {
+      const result = await sipsim(['serve', '--no-migrate', '--port', '0', '--database', database.url]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('the schema is not up to date (missing 001-initial, 002-directory): run sipsim migrate first');
+    } finally {
+      await database.drop();
+    }
+  });
+});
