@@ -2,6 +2,14 @@
 declare module 'autocannon' {
   import type { EventEmitter } from 'node:events';
 
+  export interface RequestSpec {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    /** Called before each request of a connection; returns the request to send. */
+    setupRequest?: (request: RequestSpec, context: Record<string, unknown>) => RequestSpec;
+  }
+
   export interface Options {
     url: string;
     connections?: number;
@@ -10,6 +18,7 @@ declare module 'autocannon' {
     amount?: number;
     headers?: Record<string, string>;
     timeout?: number;
+    requests?: RequestSpec[];
   }
 
   export interface Histogram {

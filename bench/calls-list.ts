@@ -723,7 +723,12 @@ async function main(): Promise<void> {
     results.push(await benchEngine(engine, options));
   }
   const seconds = (performance.now() - started) / 1000;
-  writeFileSync(join(HERE, 'RESULTS.md'), markdown(results, machine, options, seconds));
+  // Other scripts' sections (bench/load.ts, bench/faults.ts) follow this one, between their markers; keep them.
+  const resultsPath = join(HERE, 'RESULTS.md');
+  const previous = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '';
+  const others = previous.search(/<!-- [\w-]+: begin \(written by bench\//);
+  const kept = others >= 0 ? `\n${previous.slice(others)}` : '';
+  writeFileSync(resultsPath, `${markdown(results, machine, options, seconds).trimEnd()}\n${kept}`);
   writeFileSync(
     join(HERE, 'results.json'),
     `${JSON.stringify({ machine, options, data: { seed: SEED, calls: CALLS, until: UNTIL_ISO }, seconds, results }, null, 2)}\n`,
