@@ -1,7 +1,6 @@
-import { CursorCodec, type CursorProblem, type PageKey } from '../domain/cursor.js';
-import { ApiError } from '../domain/errors.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { fingerprintOf } from '../domain/cursor.js';
+import { CursorCodec, fingerprintOf, type CursorProblem, type PageKey } from '../domain/cursor.js';
+import { ApiError } from '../domain/errors.js';
 import type { DirectoryPage, Store } from '../store/store.js';
 import { sendList, type Pagination } from './envelope.js';
 
