@@ -1,0 +1,30 @@
+/**
+ * The SIPSIM API v2 client: `new Sipsim({ baseUrl, clientId, clientSecret })`.
+ * It runs wherever `fetch` does (Node.js 18+, browsers, Deno, Bun).
+ */
+export { Sipsim, type ApiRequest, type ApiResponse, type ClientOptions, type FetchLike, type QueryValue, type RequestOptions } from './client.js';
+export {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+  AuthenticationError,
+  BadRequestError,
+  ConflictError,
+  InternalServerError,
+  NotFoundError,
+  PermissionDeniedError,
+  RateLimitError,
+  ServerError,
+  SipsimError,
+} from './errors.js';
+export { Page, PagePromise } from './pagination.js';
+export { AccountResource } from './resources/account.js';
+export { Calls } from './resources/calls.js';
+export { Employees } from './resources/employees.js';
+export { Phones } from './resources/phones.js';
+export { Tags } from './resources/tags.js';
+export { DEFAULT_RETRY_DELAYS, type RetryDelays } from './retry.js';
+export type { TokenGrant } from './tokens.js';
+export type * from './types.js';
+export { Sipsim as default } from './client.js';

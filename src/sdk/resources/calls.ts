@@ -1,0 +1,38 @@
+import type { RequestOptions, Sipsim } from '../client.js';
+import type { PagePromise } from '../pagination.js';
+import type { Call, CallListParams, CallTagsParams } from '../types.js';
+import { id } from './path.js';
+
+const ids = (value: CallListParams['employees']) => (typeof value === 'number' ? [value] : value);
+
+/** Call history (scope calls.read) and the tags on calls (scope calls.tags.write). */
+export class Calls {
+  constructor(private readonly client: Sipsim) {}
+
+  /** Calls whose start_time is in the window, newest first. */
+  list(params: CallListParams, options?: RequestOptions): PagePromise<Call> {
+    const { employees, tags, call_types, ...rest } = params;
+    const query = { ...rest, employees: ids(employees), tags: ids(tags), call_types };
+    return this.client.requestList<Call>('/api/v2/calls', query, options);
+  }
+
+  retrieve(callId: number, options?: RequestOptions): Promise<Call> {
+    return this.client.requestData({ method: 'GET', path: `/api/v2/calls/${id(callId)}` }, options);
+  }
+
+  /** Adds tags to the call (those already on it stay); answers with the call as it now stands. */
+  addTags(callId: number, body: CallTagsParams, options?: RequestOptions): Promise<Call> {
+    // Adding a tag that is there already changes nothing, so a resend is safe.
+    return this.client.requestData({ method: 'POST', path: `/api/v2/calls/${id(callId)}/tags`, body, idempotent: true }, options);
+  }
+
+  /** Sets the call's tags to exactly these (an empty list removes them all). */
+  replaceTags(callId: number, body: CallTagsParams, options?: RequestOptions): Promise<Call> {
+    return this.client.requestData({ method: 'PUT', path: `/api/v2/calls/${id(callId)}/tags`, body }, options);
+  }
+
+  /** Takes one tag off the call. */
+  removeTag(callId: number, tagId: number, options?: RequestOptions): Promise<Call> {
+    return this.client.requestData({ method: 'DELETE', path: `/api/v2/calls/${id(callId)}/tags/${id(tagId)}` }, options);
+  }
+}

@@ -1,0 +1,108 @@
+import type { CallResource, CallType, Direction, SipStatus } from '../domain/call.js';
+import type { EmployeeResource, PhoneResource, PhoneStatus, TagResource } from '../domain/directory.js';
+
+/** The shapes the API answers with, field for field as the server builds them. */
+export type Call = CallResource;
+export type Tag = TagResource;
+export type Phone = PhoneResource;
+export type Employee = EmployeeResource;
+export type { CallType, Direction, SipStatus, PhoneStatus };
+
+export interface Account {
+  id: number;
+  company_name: string;
+  email: string | null;
+  /** IANA time zone, such as Europe/Paris. */
+  timezone: string;
+  created_at: string;
+}
+
+/** Where a page is in its list. `page` is the next page's token, absent on the last page. */
+export interface Pagination {
+  count: number;
+  limit: number;
+  page?: string;
+  has_more: boolean;
+}
+
+// ---- parameters ----
+
+export interface ListParams {
+  /** Items per page. */
+  limit?: number;
+  /** A page token from a previous page's pagination.page. */
+  page?: string;
+}
+
+/** Every spelling of a call type the server accepts. */
+export type CallTypeFilter = 'inbound' | 'incoming' | 'outbound' | 'outgoing' | 'missed' | 'voicemail';
+
+/** Ids as an array, or already joined with commas. */
+export type IdList = readonly number[] | number | string;
+
+/**
+ * The query of `GET /calls`. Times are a Date or an ISO 8601 string with `Z`
+ * or an offset; both ends of the window are inclusive.
+ */
+export interface CallListParams extends ListParams {
+  start_time: Date | string;
+  /** Defaults to now. */
+  end_time?: Date | string;
+  /** Employee ids: calls of any of them. */
+  employees?: IdList;
+  /** Tag ids: calls with any of them. */
+  tags?: IdList;
+  call_types?: CallTypeFilter | readonly CallTypeFilter[] | string;
+  /** A phone number however it is written, or part of the caller's name. */
+  search?: string;
+  /** Calls per page, 20 to 1000; 1000 when absent. */
+  limit?: number;
+}
+
+export interface PhoneListParams extends ListParams {
+  status?: PhoneStatus | readonly PhoneStatus[];
+}
+
+export interface TagCreateParams {
+  /** Unique within the account whatever its case. */
+  name: string;
+  /** #RRGGBB; #6B7280 when absent. */
+  color?: string;
+  description?: string | null;
+}
+
+export interface TagUpdateParams {
+  name?: string;
+  color?: string;
+  /** null clears it. */
+  description?: string | null;
+}
+
+export interface CallTagsParams {
+  tag_ids: number[];
+}
+
+/** A partial change of a phone: settings objects merge into the current ones. */
+export interface PhoneUpdateParams {
+  name?: string;
+  status?: PhoneStatus;
+  employee_id?: number | null;
+  group?: { group_id: number; group_title?: string | null } | null;
+  outbound_setting?: {
+    outbound_number?: string | null;
+    use_different_outbound_number?: boolean;
+    outbound_number_phone_id?: number | null;
+  };
+  record_setting?: { record_inbound_call?: boolean; record_outbound_call?: boolean };
+  voicemail_setting?: { allow_voicemail?: boolean; voicemail_file_id?: number | null };
+  forwarding_setting?: {
+    forced?: { enabled?: boolean; forward_number?: string | null };
+    conditional?: { enabled?: boolean; timeout_seconds?: number; forward_number?: string | null };
+  };
+  audio_setting?: {
+    inbound_call_preroll_id?: number | null;
+    outbound_call_preroll_id?: number | null;
+    no_answer_file_id?: number | null;
+    wait_preroll_dial?: number;
+  };
+}
