@@ -19,6 +19,8 @@ export interface PbxCallRecord {
   targetNumber: string;
   /** The number or extension of the phone that answered, when known. */
   answeredBy?: string | null;
+  /** When the PBX registered the call, if before it started ringing (Unix seconds); else the start. */
+  registrationTime?: number | null;
   /** Unix seconds. */
   startTime: number;
   answeredTime?: number | null;
