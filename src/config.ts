@@ -29,6 +29,11 @@ export interface Config {
   readonly databasePoolSize: number;
   /** Whether `serve` applies pending migrations before it listens. */
   readonly migrateOnStart: boolean;
+  /**
+   * Recording paths a PBX reports (`/var/spool/asterisk/monitor/x.wav`) become
+   * links under this URL, by file name; unset, only http(s) links are kept.
+   */
+  readonly recordingBaseUrl: string | null;
 }
 
 /** Routes share a budget per group: the token endpoint, reads and writes under /api/v2. */
@@ -114,6 +119,12 @@ function loadRateLimit(env: NodeJS.ProcessEnv): RateLimitConfig {
   });
 }
 
+function baseUrl(name: string, value: string | undefined): string | null {
+  if (!value?.trim()) return null;
+  if (!/^https?:\/\/[^\s]+$/i.test(value.trim())) throw new Error(`${name} must be an http(s) URL, got '${value}'`);
+  return value.trim();
+}
+
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const databaseUrl = overrides.databaseUrl ?? env.SIPSIM_DATABASE_URL ?? DEFAULT_DATABASE_URL;
   parseDatabaseUrl(databaseUrl);
@@ -134,6 +145,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     metricsPort: env.SIPSIM_METRICS_PORT ? integer('SIPSIM_METRICS_PORT', env.SIPSIM_METRICS_PORT, 1, 65535) : null,
     databasePoolSize: integer('SIPSIM_DATABASE_POOL_SIZE', env.SIPSIM_DATABASE_POOL_SIZE ?? 10, 1, 1000),
     migrateOnStart: overrides.migrate ?? onOff('SIPSIM_MIGRATE_ON_START', env.SIPSIM_MIGRATE_ON_START ?? 'on'),
+    recordingBaseUrl: baseUrl('SIPSIM_RECORDING_BASE_URL', env.SIPSIM_RECORDING_BASE_URL),
   });
 }
 

@@ -282,7 +282,8 @@ export async function startServer(cleanup: Cleanup, options: ServeOptions): Prom
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SIPSIM_')));
   // Its connections carry its label, so that pg_stat_activity tells them from another server's.
   const databaseUrl = new URL(options.databaseUrl);
-  databaseUrl.searchParams.set('application_name', `sipsim-${options.label}`);
+  // (A SQLite URL would take the parameter as part of its file name.)
+  if (databaseUrl.protocol.startsWith('postgres')) databaseUrl.searchParams.set('application_name', `sipsim-${options.label}`);
   const args = [
     CLI,
     'serve',

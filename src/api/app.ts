@@ -13,7 +13,11 @@ import { registerGetAccount } from './routes/get-account.js';
 import { registerGetCall } from './routes/get-call.js';
 import { registerHealth } from './routes/health.js';
 import { registerListCalls } from './routes/list-calls.js';
+import { registerExportCalls } from './routes/export-calls.js';
 import { registerOauthToken } from './routes/oauth-token.js';
+import { registerFreeswitchCdr } from './routes/freeswitch-cdr.js';
+import { registerImportCalls } from './routes/import-calls.js';
+import { registerPbxEvents } from './routes/pbx-events.js';
 import { registerCallTags } from './routes/call-tags.js';
 import { registerEmployees } from './routes/employees.js';
 import { registerPhones } from './routes/phones.js';
@@ -24,7 +28,7 @@ import { VERSION } from '../version.js';
 export interface AppOptions {
   store: Store;
   /** Rate limits default to in-process counters with the default rules. */
-  config: Pick<Config, 'logLevel' | 'tokenTtlSeconds' | 'bodyLimit'> & { rateLimit?: RateLimitSettings };
+  config: Pick<Config, 'logLevel' | 'tokenTtlSeconds' | 'bodyLimit'> & { rateLimit?: RateLimitSettings; recordingBaseUrl?: string | null };
   /** Where log lines go instead of stdout (tests read them). */
   logStream?: { write(line: string): void };
   metrics?: MetricsOptions;
@@ -125,6 +129,10 @@ export function buildApp({ store, config, logStream, metrics }: AppOptions): Fas
     registerOauthToken(api, store, config.tokenTtlSeconds);
     registerGetAccount(api, store);
     registerListCalls(api, store);
+    registerExportCalls(api, store);
+    registerImportCalls(api, store);
+    registerPbxEvents(api, store);
+    registerFreeswitchCdr(api, store, { recordingBaseUrl: config.recordingBaseUrl ?? undefined });
     registerGetCall(api, store);
     registerTags(api, store);
     registerCallTags(api, store);

@@ -53,6 +53,7 @@ export function registerOpenApi(app: FastifyInstance, version: string): void {
         { name: 'Tags', description: 'Tags to put on calls' },
         { name: 'Phones', description: 'Phone lines and their settings' },
         { name: 'Employees', description: 'The people of the account, each with their phones' },
+        { name: 'Ingest', description: 'Getting calls in from a PBX: live call events, FreeSWITCH records, bulk import' },
         { name: 'Health', description: 'Probes for load balancers and orchestrators; no token needed' },
       ],
       components: {
@@ -65,6 +66,11 @@ export function registerOpenApi(app: FastifyInstance, version: string): void {
                 scopes: SCOPES,
               },
             },
+          },
+          clientBasic: {
+            type: 'http',
+            scheme: 'basic',
+            description: 'An API client\'s own id and secret, for a PBX that posts calls and cannot renew tokens; the client needs the scope the operation names',
           },
         },
       },

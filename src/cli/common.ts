@@ -36,3 +36,33 @@ export async function withStore<T>(databaseUrl: string, action: (store: Store) =
 export function print(json: boolean | undefined, value: unknown, text: string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
 }
+
+/** Plain columns for a terminal, padded to the widest cell. */
+export function table(headers: string[], rows: Array<Array<string | number | null>>): string {
+  if (rows.length === 0) return '';
+  const cells = [headers, ...rows.map((r) => r.map((c) => (c === null ? '-' : String(c))))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+/** A problem with what the user asked: printed as `sipsim: message`, exit code 1, no stack. */
+export class CliError extends Error {}
+
+export const accountOption = () => new Option('--account <id>', 'account id').argParser(positiveInt('--account')).makeOptionMandatory();
+
+export async function requireAccount(store: Store, accountId: number): Promise<void> {
+  if (!(await store.getAccount(accountId))) throw new CliError(`No account ${accountId}; see: sipsim accounts list`);
+}
+
+/** Runs an action, turning input errors into a message and exit code 1. */
+export function action<A extends unknown[]>(run: (...args: A) => Promise<void>) {
+  return async (...args: A) => {
+    try {
+      await run(...args);
+    } catch (error) {
+      if (!(error instanceof CliError)) throw error;
+      process.stderr.write(`${error.message.split('\n').map((line) => `sipsim: ${line}`).join('\n')}\n`);
+      process.exitCode = 1;
+    }
+  };
+}

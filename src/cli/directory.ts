@@ -11,7 +11,7 @@ import {
 } from '../domain/directory.js';
 import { ApiError, StoreConflictError } from '../domain/errors.js';
 import type { DirectoryPage, Store } from '../store/store.js';
-import { databaseOption, jsonOption, positiveInt, print, withStore } from './common.js';
+import { accountOption, action, CliError, databaseOption, jsonOption, positiveInt, print, requireAccount, table, withStore } from './common.js';
 
 /**
  * `sipsim employees|phones|tags create|list`: the directory of an account, for
@@ -21,8 +21,6 @@ import { databaseOption, jsonOption, positiveInt, print, withStore } from './com
 
 /** Flags named after their API field where the two differ. */
 const FLAGS: Record<string, string> = { internal_number: '--extension', employee_id: '--employee' };
-
-class CliError extends Error {}
 
 /** Checks a command's input against an API schema, wording errors by flag. */
 function checked<T>(schema: object, value: Record<string, unknown>): T {
@@ -38,10 +36,6 @@ function checked<T>(schema: object, value: Record<string, unknown>): T {
     );
     throw new CliError(messages.join('\n'));
   }
-}
-
-async function requireAccount(store: Store, accountId: number): Promise<void> {
-  if (!(await store.getAccount(accountId))) throw new CliError(`No account ${accountId}; see: sipsim accounts list`);
 }
 
 async function requireEmployee(store: Store, accountId: number, employeeId: number | null | undefined): Promise<void> {
@@ -60,29 +54,6 @@ async function all<T>(read: (afterId: number | null) => Promise<DirectoryPage<T>
     after = page.next;
   } while (after !== null);
   return items;
-}
-
-/** Plain columns for a terminal, padded to the widest cell. */
-function table(headers: string[], rows: Array<Array<string | number | null>>): string {
-  if (rows.length === 0) return '';
-  const cells = [headers, ...rows.map((r) => r.map((c) => (c === null ? '-' : String(c))))];
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
-  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
-}
-
-const accountOption = () => new Option('--account <id>', 'account id').argParser(positiveInt('--account')).makeOptionMandatory();
-
-/** Runs an action, turning input errors into a message and exit code 1. */
-function action<A extends unknown[]>(run: (...args: A) => Promise<void>) {
-  return async (...args: A) => {
-    try {
-      await run(...args);
-    } catch (error) {
-      if (!(error instanceof CliError)) throw error;
-      process.stderr.write(`${error.message.split('\n').map((line) => `sipsim: ${line}`).join('\n')}\n`);
-      process.exitCode = 1;
-    }
-  };
 }
 
 /** `<things> list`: every item of the account, as a table or as the API's JSON. */

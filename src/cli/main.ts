@@ -9,6 +9,7 @@ import { Store } from '../store/store.js';
 import { databaseOption, jsonOption, nonNegativeInt, positiveInt, print, withStore } from './common.js';
 import { ensureDemoCredentials } from './demo-credentials.js';
 import { registerDirectoryCommands } from './directory.js';
+import { registerImportCommand } from './import.js';
 import { VERSION } from '../version.js';
 
 function progressReporter(enabled: boolean) {
@@ -203,6 +204,7 @@ clients
   });
 
 registerDirectoryCommands(program);
+registerImportCommand(program);
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`sipsim: ${error instanceof Error ? error.message : String(error)}\n`);

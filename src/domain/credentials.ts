@@ -26,3 +26,20 @@ export function newClientSecret(): string {
 export function newAccessToken(): string {
   return `sst_${randomBytes(32).toString('base64url')}`;
 }
+
+/**
+ * HTTP Basic credentials, form-url-decoded as RFC 6749 section 2.3.1 asks;
+ * null when the header is not Basic.
+ */
+export function basicCredentials(header: string | undefined): { id: string; secret: string } | null | 'malformed' {
+  if (!header || !/^Basic /i.test(header)) return null;
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return 'malformed';
+  try {
+    const unescape = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
+    return { id: unescape(decoded.slice(0, colon)), secret: unescape(decoded.slice(colon + 1)) };
+  } catch {
+    return 'malformed';
+  }
+}

@@ -16,6 +16,7 @@ export const errorRegistry = {
   },
   MISSING_TOKEN: { status: 401, message: () => 'Missing access token: send an Authorization: Bearer header' },
   INVALID_TOKEN: { status: 401, message: () => 'Invalid or expired access token' },
+  INVALID_CLIENT: { status: 401, message: () => 'Invalid client credentials' },
   INSUFFICIENT_SCOPE: {
     status: 403,
     message: (scope: string) => `This request needs the '${scope}' scope, which the access token was not granted`,

@@ -68,6 +68,17 @@ export interface Database {
     search_name: string;
     created_at: number;
   };
+  pbx_events: {
+    account_id: number;
+    pbx_id: string;
+    /** A digest of the event's own fields: the same event twice has the same key. */
+    event_key: string;
+    event: string;
+    event_time: number;
+    /** The event as normalised JSON. */
+    payload: string;
+    received_at: number;
+  };
   call_tags: {
     account_id: number;
     call_id: number;

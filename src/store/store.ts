@@ -22,7 +22,17 @@ import type { Position } from '../domain/cursor.js';
 import { formatDateTime, nowSeconds } from '../domain/time.js';
 import { connect, parseDatabaseUrl, type Connection, type Engine } from './engine.js';
 import { mapStoreError } from './errors.js';
+import {
+  PostgresUpsertTx,
+  SqliteUpsertTx,
+  UpsertRaceError,
+  upsertCalls,
+  type EventRow,
+  type UpsertResult,
+  type UpsertTx,
+} from './ingest-tx.js';
 import { migrationProvider } from './migrations/index.js';
+import type { PhoneRef, ResolvedCall } from '../ingest/resolve.js';
 import type { Database } from './schema.js';
 
 export interface Account {
@@ -153,6 +163,7 @@ export class Store {
   readonly engine: Engine;
   private readonly conn: Connection;
   private cursorSecretCache: Buffer | null = null;
+  private sqliteIngestTx: SqliteUpsertTx | null = null;
 
   private constructor(conn: Connection) {
     this.conn = conn;
@@ -737,6 +748,126 @@ export class Store {
     }
   }
 
+  // ---- ingest ----
+
+  /**
+   * Creates or updates calls by PBX id in one transaction, and says for each
+   * record whether it created, changed or left alone a call.
+   */
+  async upsertCalls(accountId: number, calls: ResolvedCall[]): Promise<UpsertResult[]> {
+    if (calls.length === 0) return [];
+    return this.ingestTransaction((tx) => upsertCalls(tx, accountId, calls, nowSeconds()));
+  }
+
+  /**
+   * Runs a long import. On SQLite the write-ahead log is checkpointed every
+   * 64 MiB instead of every 4 MiB meanwhile, so that the index pages every
+   * batch touches are copied back to the database file far less often; it is
+   * checkpointed once at the end. Readers are not held up either way.
+   */
+  async bulkLoad<T>(work: () => Promise<T>): Promise<T> {
+    const sqlite = this.conn.sqlite;
+    if (!sqlite) return work();
+    const previous = sqlite.pragma('wal_autocheckpoint', { simple: true }) as number;
+    sqlite.pragma('wal_autocheckpoint = 16384');
+    try {
+      return await work();
+    } finally {
+      sqlite.pragma(`wal_autocheckpoint = ${previous}`);
+      sqlite.pragma('wal_checkpoint(PASSIVE)');
+    }
+  }
+
+  /** The account's phones, as PBX records name them. */
+  async phoneRefs(accountId: number): Promise<PhoneRef[]> {
+    return this.ingestTransaction((tx) => tx.phones(accountId), { readOnly: true });
+  }
+
+  /**
+   * Stores live PBX events and, in the same transaction, rebuilds the call of
+   * every PBX id that got a new event from all of that id's events. `assemble`
+   * turns each id's stored payloads into its call, or leaves it out while the
+   * call has not ended. Writers of the same PBX id take turns, so that two
+   * events of one call posted at once never each see only half of it.
+   */
+  async ingestEvents(
+    accountId: number,
+    rows: EventRow[],
+    assemble: (payloads: Map<string, string[]>, phones: PhoneRef[]) => ResolvedCall[],
+  ): Promise<{ fresh: Set<string>; calls: Array<{ pbxId: string } & UpsertResult> }> {
+    if (rows.length === 0) return { fresh: new Set(), calls: [] };
+    return this.ingestTransaction(async (tx) => {
+      await tx.lockPbxIds(accountId, rows.map((r) => r.pbxId));
+      const fresh = await tx.insertEvents(accountId, rows);
+      // A call is built once it ends; until then only a call already built (its end
+      // came first) is rebuilt, so that most events cost two statements.
+      const ending = new Set(rows.filter((r) => fresh.has(r.key) && r.ends).map((r) => r.pbxId));
+      const others = [...new Set(rows.filter((r) => fresh.has(r.key) && !ending.has(r.pbxId)).map((r) => r.pbxId))];
+      const touched = [...ending, ...(others.length ? await tx.existingPbxIds(accountId, others) : [])];
+      if (!touched.length) return { fresh, calls: [] };
+      const payloads = new Map<string, string[]>();
+      for (const { pbx_id, payload } of await tx.eventsOf(accountId, touched)) {
+        let list = payloads.get(pbx_id);
+        if (!list) payloads.set(pbx_id, (list = []));
+        list.push(payload);
+      }
+      const calls = assemble(payloads, await tx.phones(accountId));
+      const results = await upsertCalls(tx, accountId, calls, nowSeconds());
+      return { fresh, calls: results.map((r, i) => ({ pbxId: calls[i]!.pbxId, ...r })) };
+    });
+  }
+
+  /**
+   * One write transaction with this engine's ingest statements. On SQLite it
+   * holds the single connection (so that no other query interleaves) with
+   * BEGIN IMMEDIATE; on PostgreSQL it holds a pooled client. A batch that lost
+   * a race for a new PBX id, or a deadlock, is simply run again.
+   */
+  private async ingestTransaction<T>(work: (tx: UpsertTx) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.run(() => (this.engine === 'sqlite' ? this.sqliteTransaction(work, options) : this.postgresTransaction(work)));
+      } catch (error) {
+        const retry = error instanceof UpsertRaceError || (error as { code?: string }).code === '40P01';
+        if (!retry || attempt >= 5) throw error;
+      }
+    }
+  }
+
+  private sqliteTransaction<T>(work: (tx: UpsertTx) => Promise<T>, options: { readOnly?: boolean }): Promise<T> {
+    return this.db.connection().execute(async () => {
+      const sqlite = this.conn.sqlite!;
+      const tx = (this.sqliteIngestTx ??= new SqliteUpsertTx(sqlite));
+      sqlite.exec(options.readOnly ? 'BEGIN' : 'BEGIN IMMEDIATE');
+      try {
+        const result = await work(tx);
+        sqlite.exec('COMMIT');
+        return result;
+      } catch (error) {
+        if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
+        throw error;
+      }
+    });
+  }
+
+  private async postgresTransaction<T>(work: (tx: UpsertTx) => Promise<T>): Promise<T> {
+    const client = await this.conn.pool!.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await work(new PostgresUpsertTx(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
   async getCall(accountId: number, id: number): Promise<CallResource | null> {
     return this.run(async () => {
       const row = await this.db
@@ -755,54 +886,7 @@ export class Store {
   async listCalls(accountId: number, filter: CallFilter, limit: number, after: Position | null): Promise<CallPage> {
     return this.run(async () => {
       const searchPlan = filter.search ? await this.planSearch(filter.search) : null;
-      // With one tag, the page is read in order off that tag's index (call_tags keeps a
-      // copy of each tagged call's start_time, which must stay equal to it) and joined
-      // to the calls, so that a rare tag costs what a common one does. Several tags are
-      // matched through EXISTS below.
-      const singleTag = filter.tagIds?.length === 1 ? filter.tagIds[0]! : null;
-      const [time, key] = singleTag === null ? ['calls.start_time', 'calls.id'] : ['call_tags.start_time', 'call_tags.call_id'];
-      const { ref } = this.db.dynamic;
-      // One upper bound on start_time, the tighter of the window's end and the page
-      // position: given two, SQLite ranges its index scan on the first and filters
-      // the rest, so that deep pages skipped every call before them.
-      let query = this.db
-        .selectFrom('calls')
-        .$if(singleTag !== null, (qb) =>
-          qb
-            .innerJoin('call_tags', (join) =>
-              join.onRef('call_tags.account_id', '=', 'calls.account_id').onRef('call_tags.call_id', '=', 'calls.id'),
-            )
-            .where('call_tags.account_id', '=', accountId)
-            .where('call_tags.tag_id', '=', singleTag!),
-        )
-        .select(CALL_COLUMNS.map((column) => `calls.${column}` as const))
-        .where('calls.account_id', '=', accountId)
-        .where(ref(time), '>=', filter.startTime)
-        .where(ref(time), '<=', after ? Math.min(filter.endTime, after.startTime) : filter.endTime);
-      if (after) {
-        query = query.where(sql<SqlBool>`(${sql.ref(time)}, ${sql.ref(key)}) < (${after.startTime}, ${after.id})`);
-      }
-      if (filter.callTypes) query = query.where('call_type', 'in', filter.callTypes);
-      if (filter.employeeIds) query = query.where('employee_id', 'in', filter.employeeIds);
-      if (filter.tagIds && singleTag === null) {
-        const tagIds = filter.tagIds;
-        query = query.where(({ exists, selectFrom }) =>
-          exists(
-            selectFrom('call_tags')
-              .select(sql.lit(1).as('one'))
-              .where('call_tags.account_id', '=', accountId)
-              .whereRef('call_tags.call_id', '=', 'calls.id')
-              .where('call_tags.tag_id', 'in', tagIds),
-          ),
-        );
-      }
-      if (searchPlan) query = query.where(searchPlan);
-      const rows = (await query
-        .orderBy(ref(time), 'desc')
-        .orderBy(ref(key), 'desc')
-        .limit(limit + 1)
-        .execute()) as CallSelection[];
-
+      const rows = await this.selectCalls(accountId, filter, searchPlan, after, limit + 1);
       const hasMore = rows.length > limit;
       if (hasMore) rows.length = limit;
       const tags = await this.tagsOfCalls(accountId, rows.map((r) => r.id));
@@ -813,6 +897,145 @@ export class Store {
       };
     });
   }
+
+  /**
+   * Up to `limit` rows of the calls a filter selects, newest first (start_time,
+   * then id, descending), after `after` when given: the one query behind both
+   * listCalls and exportCalls, so that an export is exactly the list's pages.
+   * With `columns`, the rows hold those columns only.
+   */
+  private async selectCalls(
+    accountId: number,
+    filter: CallFilter,
+    searchPlan: (() => Expression<SqlBool>) | null,
+    after: Position | null,
+    limit: number,
+    columns: ReadonlyArray<(typeof CALL_COLUMNS)[number]> = CALL_COLUMNS,
+  ): Promise<CallSelection[]> {
+    // With one tag, the page is read in order off that tag's index (call_tags keeps a
+    // copy of each tagged call's start_time, which must stay equal to it) and joined
+    // to the calls, so that a rare tag costs what a common one does. Several tags are
+    // matched through EXISTS below.
+    const singleTag = filter.tagIds?.length === 1 ? filter.tagIds[0]! : null;
+    const [time, key] = singleTag === null ? ['calls.start_time', 'calls.id'] : ['call_tags.start_time', 'call_tags.call_id'];
+    const { ref } = this.db.dynamic;
+    // One upper bound on start_time, the tighter of the window's end and the page
+    // position: given two, SQLite ranges its index scan on the first and filters
+    // the rest, so that deep pages skipped every call before them.
+    let query = this.db
+      .selectFrom('calls')
+      .$if(singleTag !== null, (qb) =>
+        qb
+          .innerJoin('call_tags', (join) =>
+            join.onRef('call_tags.account_id', '=', 'calls.account_id').onRef('call_tags.call_id', '=', 'calls.id'),
+          )
+          .where('call_tags.account_id', '=', accountId)
+          .where('call_tags.tag_id', '=', singleTag!),
+      )
+      .select(columns.map((column) => `calls.${column}` as const))
+      .where('calls.account_id', '=', accountId)
+      .where(ref(time), '>=', filter.startTime)
+      .where(ref(time), '<=', after ? Math.min(filter.endTime, after.startTime) : filter.endTime);
+    if (after) {
+      query = query.where(sql<SqlBool>`(${sql.ref(time)}, ${sql.ref(key)}) < (${after.startTime}, ${after.id})`);
+    }
+    if (filter.callTypes) query = query.where('call_type', 'in', filter.callTypes);
+    if (filter.employeeIds) query = query.where('employee_id', 'in', filter.employeeIds);
+    if (filter.tagIds && singleTag === null) {
+      const tagIds = filter.tagIds;
+      query = query.where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('call_tags')
+            .select(sql.lit(1).as('one'))
+            .where('call_tags.account_id', '=', accountId)
+            .whereRef('call_tags.call_id', '=', 'calls.id')
+            .where('call_tags.tag_id', 'in', tagIds),
+        ),
+      );
+    }
+    if (searchPlan) query = query.where(searchPlan);
+    return (await query.orderBy(ref(time), 'desc').orderBy(ref(key), 'desc').limit(limit).execute()) as CallSelection[];
+  }
+
+  /**
+   * Every call a filter selects, in the list's order, as batches of up to
+   * `batchSize` calls: one keyset query per batch, each after the last call of
+   * the one before. Memory stays at one batch whatever the count, and no
+   * connection is held between batches, so that a slow reader of a long
+   * export never starves other requests. Not a snapshot: a call stored during
+   * the walk shows up if it sorts after the current position.
+   *
+   * Without `fields`, each call is the whole object the list serves. With
+   * them, only those fields are read and built: a CSV of a few columns need
+   * not pay for the others, nor for the tags query unless it asks for tags.
+   */
+  async *exportCalls<F extends keyof CallResource = keyof CallResource>(
+    accountId: number,
+    filter: CallFilter,
+    batchSize = 5000,
+    fields?: readonly F[],
+  ): AsyncGenerator<Array<Pick<CallResource, F>>, void, undefined> {
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, not ${batchSize}`);
+    const sources = fields ? [...new Set(fields)].map((field) => [field, Store.FIELD_SOURCES[field]] as const) : null;
+    // The keyset needs id and start_time whatever is asked.
+    const columns = sources ? [...new Set(['id', 'start_time', ...sources.flatMap(([, source]) => source.columns)] as const)] : CALL_COLUMNS;
+    const withTags = !fields || fields.includes('tags' as F);
+    // Planned once: the plan only picks an index, and the first answer holds for the whole walk.
+    const searchPlan = filter.search ? await this.run(() => this.planSearch(filter.search!)) : null;
+    let after: Position | null = null;
+    for (;;) {
+      const position = after;
+      const batch = await this.run(async () => {
+        const rows = await this.selectCalls(accountId, filter, searchPlan, position, batchSize, columns);
+        const tags = withTags ? await this.tagsOfCalls(accountId, rows.map((r) => r.id)) : new Map<number, Array<{ id: number; name: string }>>();
+        const calls = rows.map((row) => {
+          const callTags = tags.get(row.id) ?? [];
+          if (!sources) return toCallResource(row, callTags);
+          const call: Record<string, unknown> = {};
+          for (const [field, source] of sources) call[field] = source.value(row, callTags);
+          return call as Pick<CallResource, F>;
+        });
+        return { rows, calls };
+      });
+      if (batch.calls.length) yield batch.calls;
+      if (batch.rows.length < batchSize) return;
+      const last = batch.rows[batch.rows.length - 1]!;
+      after = { startTime: last.start_time, id: last.id };
+    }
+  }
+
+  /** Each field of a call: the columns it is made from, and how (as toCallResource makes it). */
+  private static readonly FIELD_SOURCES: {
+    [K in keyof CallResource]: {
+      columns: ReadonlyArray<(typeof CALL_COLUMNS)[number]>;
+      value: (row: CallSelection, tags: Array<{ id: number; name: string }>) => CallResource[K];
+    };
+  } = {
+    id: { columns: ['id'], value: (row) => row.id },
+    call_type: { columns: ['call_type'], value: (row) => row.call_type as CallType },
+    direction: { columns: ['call_type'], value: (row) => directionOf(row.call_type as CallType) },
+    sip_status: { columns: ['sip_status'], value: (row) => row.sip_status as SipStatus },
+    caller_number: { columns: ['caller_number'], value: (row) => row.caller_number },
+    caller_name: { columns: ['caller_name'], value: (row) => row.caller_name },
+    target_number: { columns: ['target_number'], value: (row) => row.target_number },
+    receiver_number: { columns: ['target_number'], value: (row) => row.target_number },
+    answered_phone_number: { columns: ['answered_phone_number'], value: (row) => row.answered_phone_number },
+    answered: { columns: ['answered_time'], value: (row) => row.answered_time !== null },
+    wait_duration_sec: { columns: ['wait_duration_sec'], value: (row) => row.wait_duration_sec },
+    duration_sec: { columns: ['duration_sec'], value: (row) => row.duration_sec },
+    play_record_link: { columns: ['play_record_link'], value: (row) => row.play_record_link },
+    phone_id: { columns: ['phone_id'], value: (row) => row.phone_id },
+    answered_phone_id: { columns: ['answered_phone_id'], value: (row) => row.answered_phone_id },
+    employee_id: { columns: ['employee_id'], value: (row) => row.employee_id },
+    registration_time: { columns: ['registration_time'], value: (row) => formatDateTime(row.registration_time) },
+    start_time: { columns: ['start_time'], value: (row) => formatDateTime(row.start_time) },
+    answered_time: {
+      columns: ['answered_time'],
+      value: (row) => (row.answered_time === null ? null : formatDateTime(row.answered_time)),
+    },
+    end_time: { columns: ['end_time'], value: (row) => formatDateTime(row.end_time) },
+    tags: { columns: [], value: (_row, tags) => tags },
+  };
 
   /**
    * The predicate for a substring search. PostgreSQL's planner weighs the

@@ -9,6 +9,7 @@ import { TEST_CONFIG, callInput } from '../helpers/fixture.js';
 
 const LIST_KINDS: Record<string, keyof Objects> = {
   'GET /api/v2/calls': 'call',
+  'GET /api/v2/calls/export': 'call',
   'GET /api/v2/tags': 'tag',
   'GET /api/v2/phones': 'phone',
   'GET /api/v2/employees': 'employee',
@@ -25,7 +26,10 @@ async function populate(store: Store, accountId: number, name: string): Promise<
   const employee = (await store.createEmployee(accountId, { name: `${name} employee` })).id;
   const phone = (await store.createPhone(accountId, { number: `+3319876${String(accountId).padStart(4, '0')}`, name, employeeId: employee })).id;
   const tag = (await store.createTag(accountId, { name: `${name} tag` })).id;
-  const [call] = await store.insertCalls(accountId, [{ ...deriveCall(callInput({ start: '2024-01-15T10:30:05Z' })), employeeId: employee, tagIds: [tag] }]);
+  // Both accounts have a call of the same PBX id: ingest must only ever touch the token's own.
+  const [call] = await store.insertCalls(accountId, [
+    { ...deriveCall(callInput({ start: '2024-01-15T10:30:05Z', pbxId: 'pbx-shared' })), employeeId: employee, tagIds: [tag] },
+  ]);
   return { call: call!, tag, phone, employee };
 }
 
@@ -106,12 +110,40 @@ describe.each(ENGINES)('isolation between accounts on %s', (engine) => {
       'GET /api/v2/employees/:id': [{ url: `/api/v2/employees/${victim.employee}`, status: 404, error: 'Employee not found' }],
       // Lists answer with the intruder's own objects only.
       'GET /api/v2/calls': [{ url: '/api/v2/calls?start_time=2024-01-01T00:00:00Z&end_time=2024-01-31T23:59:59Z', status: 200 }],
+      'GET /api/v2/calls/export': [
+        { url: '/api/v2/calls/export?start_time=2024-01-01T00:00:00Z&end_time=2024-01-31T23:59:59Z&format=ndjson', status: 200 },
+      ],
       'GET /api/v2/tags': [{ url: '/api/v2/tags', status: 200 }],
       'GET /api/v2/phones': [{ url: '/api/v2/phones', status: 200 }],
       'GET /api/v2/employees': [{ url: '/api/v2/employees', status: 200 }],
       'GET /api/v2/account': [{ url: '/api/v2/account', status: 200 }],
       // Creating only ever creates in the token's own account.
       'POST /api/v2/tags': [{ url: '/api/v2/tags', body: { name: 'Victim tag' }, status: 201 }],
+      // Ingest by a PBX id the other account also has, naming the other account's phone and employee.
+      'POST /api/v2/calls/import': [
+        {
+          url: '/api/v2/calls/import',
+          body: [{ pbx_id: 'pbx-shared', caller_number: '+33612345678', target_number: '+33198765432', start_time: '2024-01-15T10:30:05Z', end_time: '2024-01-15T10:31:05Z', phone_id: victim.phone, employee_id: victim.employee, tags: ['Victim tag'] }],
+          status: 200,
+        },
+      ],
+      'POST /api/v2/pbx/events': [
+        {
+          url: '/api/v2/pbx/events',
+          body: [
+            { event: 'incoming_call_start', pbx_id: 'pbx-shared', caller: '+33612345678', receiver: '+33198765432', time: '2024-01-15T10:30:05Z' },
+            { event: 'incoming_call_end', pbx_id: 'pbx-shared', caller: '+33612345678', receiver: '+33198765432', time: '2024-01-15T10:30:35Z', status: 'BUSY' },
+          ],
+          status: 202,
+        },
+      ],
+      'POST /api/v2/pbx/freeswitch/cdr': [
+        {
+          url: '/api/v2/pbx/freeswitch/cdr',
+          body: { variables: { uuid: 'pbx-shared', caller_id_number: '+33612345678', destination_number: '+33198765432', start_epoch: '1705314605', answer_epoch: '0', end_epoch: '1705314665', hangup_cause: 'NO_ANSWER' } },
+          status: 200,
+        },
+      ],
     });
 
     const snapshot = async () => {
@@ -138,7 +170,10 @@ describe.each(ENGINES)('isolation between accounts on %s', (engine) => {
           const method = route.split(' ')[0]!;
           const response = await ask(method, c.url, c.body);
           expect(response.statusCode, `${route} ${c.url}`).toBe(c.status);
-          const body = response.json();
+          // An export is one call object per line: read as the list's data.
+          const body = route.endsWith('/export')
+            ? { data: response.body.split('\n').filter(Boolean).map((line) => JSON.parse(line)) }
+            : response.json();
           if (c.error) expect(body.errors, `${route} ${c.url}`).toEqual([c.error]);
           if (c.status === 200 && Array.isArray(body.data)) {
             const kind = LIST_KINDS[route]!;

@@ -62,6 +62,8 @@ async function startServer(engine: EngineName, config: Parameters<typeof buildAp
   };
 }
 
+const CALL_REF = { $ref: '#/components/schemas/Call' };
+
 /** `/api/v2/calls/{id}` as a pattern that matches `/api/v2/calls/12`. */
 const templatePattern = (template: string) => new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
 
@@ -129,6 +131,18 @@ class DocumentChecker {
       return text;
     }
     const media = documented.content?.['application/json'];
+    if (documented.content && !media) {
+      // A download: sent as one of the media types listed, an NDJSON line being a Call.
+      const type = response.headers.get('content-type')?.split(';')[0] ?? '';
+      expect(Object.keys(documented.content), key).toContain(type);
+      if (type === 'application/x-ndjson') {
+        const validate = this.compile(CALL_REF);
+        for (const line of text.split('\n').filter(Boolean)) {
+          expect(validate(JSON.parse(line)), `${key}: ${JSON.stringify(validate.errors?.slice(0, 3))}`).toBe(true);
+        }
+      }
+      return text;
+    }
     if (!media) {
       expect(text, key).toBe('');
       return null;
@@ -267,7 +281,9 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
           operationIds.add(op.operationId);
           for (const tag of op.tags) expect(declaredTags.get(tag), `${where} tag ${tag}`).toBeTruthy();
           if (path.startsWith('/api/v2/')) {
-            expect(op.security, where).toHaveLength(1);
+            // One scope, from a token; routes made for a PBX also take the client's own credentials.
+            expect(op.security[0].oauth2, where).toHaveLength(1);
+            expect(op.security.slice(1), where).toEqual(path.startsWith('/api/v2/pbx/') ? [{ clientBasic: [] }] : []);
             const [needed] = op.security[0].oauth2;
             expect(ALL_SCOPES, where).toContain(needed);
             for (const status of ['401', '403', '429', '503']) expect(op.responses[status], `${where} ${status}`).toBeDefined();
@@ -327,6 +343,12 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
       expect((await send('GET', '/api/v2/calls?end_time=2024-01-31T23:59:59Z')).status).toBe(400);
       expect((await send('GET', `/api/v2/calls?${window}&start_time=2024-01-02T00:00:00Z`)).body.errors[0]).toMatch(/more than once/);
       expect((await send('GET', `/api/v2/calls?${window}&page=garbage`)).body.code).toBe('INVALID_PAGE_TOKEN');
+      const exported = await send('GET', `/api/v2/calls/export?${window}&format=ndjson`);
+      expect(exported.body.trimEnd().split('\n')).toHaveLength(27);
+      const csv = await send('GET', `/api/v2/calls/export?${window}&fields=id,caller_name,tags`);
+      expect(csv.body.split('\r\n').slice(0, 1)).toEqual(['id,caller_name,tags']);
+      expect(csv.body).toContain(`${ids.call},Élodie Dupont,Follow-up;Important\r\n`);
+      expect((await send('GET', `/api/v2/calls/export?${window}&fields=colour`)).status).toBe(400);
       const tagged = (await send('GET', `/api/v2/calls/${ids.call}`)).body.data;
       expect(tagged.tags).toHaveLength(2);
       expect(tagged.caller_name).toBe('Élodie Dupont');
@@ -396,6 +418,19 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
       expect((await send('GET', `/api/v2/employees/${ids.bob}`)).body.data.email).toBeNull();
       expect((await send('GET', '/api/v2/employees/1.5')).status).toBe(400);
       expect((await send('GET', `/api/v2/employees/${notFound}`)).status).toBe(404);
+
+      // ---- getting calls in ----
+      const event = { event: 'incoming_call_start', pbx_id: 'doc-1', caller: '+33612345678', receiver: '+33198765432', time: '2024-01-15T10:30:00Z' };
+      const ended = { ...event, event: 'incoming_call_end', time: '2024-01-15T10:31:00Z', status: 'MISSED', duration: 0 };
+      expect((await send('POST', '/api/v2/pbx/events', { json: [event, ended, { event: 'nope' }] })).status).toBe(202);
+      expect((await send('POST', '/api/v2/pbx/events', { json: { event: 'nope' } })).status).toBe(400);
+      const record = { pbx_id: 'doc-2', caller_number: '+33612345678', target_number: '+33198765432', start_time: '2024-01-15T11:00:00Z', end_time: '2024-01-15T11:00:30Z', tags: ['Imported'] };
+      expect((await send('POST', '/api/v2/calls/import', { json: [record, { pbx_id: 'doc-3' }] })).status).toBe(200);
+      expect((await send('POST', '/api/v2/calls/import', { json: { calls: [{ pbx_id: 'doc-3' }] } })).status).toBe(400);
+      const cdr = { variables: { uuid: 'doc-4', caller_id_number: '+33612345678', destination_number: '+33198765432', start_epoch: '1705316400', answer_epoch: '1705316405', end_epoch: '1705316465', hangup_cause: 'NORMAL_CLEARING' } };
+      expect((await send('POST', '/api/v2/pbx/freeswitch/cdr', { json: cdr })).status).toBe(200);
+      expect((await send('POST', '/api/v2/pbx/freeswitch/cdr', { body: `cdr=${encodeURIComponent(JSON.stringify(cdr))}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } })).status).toBe(200);
+      expect((await send('POST', '/api/v2/pbx/freeswitch/cdr', { json: { variables: {} } })).status).toBe(400);
 
       // ---- every guarded operation without a usable token, and with a token short of its scope ----
       for (const [template, item] of Object.entries(doc.paths as Json)) {

@@ -131,6 +131,7 @@ describe('error registry', () => {
       MALFORMED_AUTHORIZATION: 401,
       MISSING_TOKEN: 401,
       INVALID_TOKEN: 401,
+      INVALID_CLIENT: 401,
       INSUFFICIENT_SCOPE: 403,
       NOT_FOUND: 404,
       ROUTE_NOT_FOUND: 404,

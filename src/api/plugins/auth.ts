@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { ApiError } from '../../domain/errors.js';
-import { hashSecret } from '../../domain/credentials.js';
+import { basicCredentials, hashSecret, secretMatches } from '../../domain/credentials.js';
 import type { Scope } from '../../domain/scopes.js';
 import { nowSeconds } from '../../domain/time.js';
 import type { Store } from '../../store/store.js';
@@ -15,6 +15,13 @@ declare module 'fastify' {
   interface FastifyRequest {
     auth: AuthContext | null;
   }
+  interface FastifyContextConfig {
+    /**
+     * The route also takes the client's own credentials in HTTP Basic: a PBX
+     * posting its calls cannot renew tokens, but can send fixed credentials.
+     */
+    clientCredentials?: boolean;
+  }
 }
 
 const REALM = 'Bearer realm="sipsim"';
@@ -28,6 +35,7 @@ function challenge(error?: string, description?: string): Record<string, string>
 async function authenticate(store: Store, request: FastifyRequest): Promise<AuthContext> {
   const header = request.headers.authorization;
   if (header === undefined || header.trim() === '') throw new ApiError('MISSING_TOKEN', '', challenge());
+  if (request.routeOptions.config?.clientCredentials && /^Basic /i.test(header)) return authenticateClient(store, header);
   const match = BEARER.exec(header);
   if (!match) {
     throw new ApiError('MALFORMED_AUTHORIZATION', '', challenge('invalid_request', 'Authorization must be: Bearer <token>'));
@@ -38,6 +46,18 @@ async function authenticate(store: Store, request: FastifyRequest): Promise<Auth
     throw new ApiError('INVALID_TOKEN', '', challenge('invalid_token', 'The access token is invalid or has expired'));
   }
   return { accountId: token.accountId, clientId: token.clientId, scopes: new Set(token.scopes) };
+}
+
+async function authenticateClient(store: Store, header: string): Promise<AuthContext> {
+  const credentials = basicCredentials(header);
+  const client = credentials && credentials !== 'malformed' ? await store.findClient(credentials.id) : null;
+  // Compare even when the client is unknown, so that timing does not tell which ids exist.
+  const secret = credentials && credentials !== 'malformed' ? credentials.secret : '';
+  const secretOk = secretMatches(secret, client?.secretHash ?? hashSecret('\u0000'));
+  if (!client || client.revokedAt !== null || !secretOk) {
+    throw new ApiError('INVALID_CLIENT', '', { 'WWW-Authenticate': 'Basic realm="sipsim"' });
+  }
+  return { accountId: client.accountId, clientId: client.clientId, scopes: new Set(client.scopes) };
 }
 
 const resolved = new WeakMap<FastifyRequest, Promise<AuthContext>>();

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { hashSecret, newAccessToken, secretMatches } from '../../domain/credentials.js';
+import { basicCredentials, hashSecret, newAccessToken, secretMatches } from '../../domain/credentials.js';
 import { parseScopeList, unknownScopes } from '../../domain/scopes.js';
 import { nowSeconds } from '../../domain/time.js';
 import type { Store } from '../../store/store.js';
@@ -29,20 +29,6 @@ function readForm(body: Record<string, unknown>): TokenForm | { repeated: string
     if (value !== undefined && value !== null) form[name] = String(value);
   }
   return form;
-}
-
-/** HTTP Basic credentials, form-url-decoded as RFC 6749 section 2.3.1 asks. */
-function basicCredentials(header: string | undefined): { id: string; secret: string } | null | 'malformed' {
-  if (!header || !/^Basic /i.test(header)) return null;
-  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return 'malformed';
-  try {
-    const unescape = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
-    return { id: unescape(decoded.slice(0, colon)), secret: unescape(decoded.slice(colon + 1)) };
-  } catch {
-    return 'malformed';
-  }
 }
 
 export function registerOauthToken(app: FastifyInstance, store: Store, tokenTtlSeconds: number): void {

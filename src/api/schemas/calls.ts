@@ -1,4 +1,5 @@
 import Type from 'typebox';
+import { CALL_FIELDS, DEFAULT_CSV_FIELDS, EXPORT_FORMATS } from '../../domain/call-export.js';
 import { LIMIT_DEFAULT, LIMIT_MAX, LIMIT_MIN } from '../../domain/call-filters.js';
 
 /**
@@ -31,4 +32,22 @@ export const ListCallsQuery = Type.Object({
     Type.String({ description: `Calls per page, an integer from ${LIMIT_MIN} to ${LIMIT_MAX}; ${LIMIT_DEFAULT} when absent` }),
   ),
   page: Type.Optional(Type.String({ description: 'Token for the next page, from the previous answer\'s pagination.page' })),
+});
+
+/** The query of `GET /calls/export`: the list's filters, no pages, a format and CSV columns. */
+export const ExportCallsQuery = Type.Object({
+  ...Type.Omit(ListCallsQuery, ['limit', 'page']).properties,
+  format: Type.Optional(
+    Type.String({
+      description:
+        `${EXPORT_FORMATS.join(' or ')}. When absent, an Accept header naming text/csv or application/x-ndjson decides; ` +
+        'otherwise csv',
+    }),
+  ),
+  fields: Type.Optional(
+    CommaList(
+      `CSV columns, from: ${CALL_FIELDS.join(', ')}. Default: ${DEFAULT_CSV_FIELDS.join(',')} (the columns of the ` +
+        'guide\'s CSV example); tags are written as their names joined by ";". CSV only',
+    ),
+  ),
 });

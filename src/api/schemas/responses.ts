@@ -203,6 +203,13 @@ export const List = (item: ResourceName, description: string) =>
 
 export const NoContent = (description: string) => ({ description, type: 'null', headers: REQUEST_ID_HEADER });
 
+/** A file rather than an envelope, in one of several media types. */
+export const Download = (description: string, media: Record<string, TSchema>, headers: Record<string, object> = {}) => ({
+  description,
+  content: Object.fromEntries(Object.entries(media).map(([type, schema]) => [type, { schema }])),
+  headers: { ...REQUEST_ID_HEADER, ...headers },
+});
+
 // ---- errors ----
 
 export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 503;
@@ -266,6 +273,11 @@ export const WITH_BODY: ErrorStatus[] = [400, 413, 415];
 
 /** The OAuth 2.0 scope an operation needs. */
 export const needs = (scope: Scope) => ({ security: [{ oauth2: [scope] }] });
+
+/** The scope an operation needs, from a token or from the client's own credentials in HTTP Basic. */
+export const needsFromPbx = (scope: Scope) => ({
+  security: [{ oauth2: [scope] }, { clientBasic: [] }] as Array<Record<string, string[]>>,
+});
 
 // ---- the token endpoint (RFC 6749 section 5) ----
 

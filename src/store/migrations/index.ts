@@ -2,11 +2,13 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import type { Engine } from '../engine.js';
 import * as initial from './001-initial.js';
 import * as directory from './002-directory.js';
+import * as ingest from './003-ingest.js';
 
 /** Numbered migrations, applied in order; never edit one that has shipped. */
 const migrations: Record<string, { up(db: Kysely<any>, engine: Engine): Promise<void> }> = {
   '001-initial': initial,
   '002-directory': directory,
+  '003-ingest': ingest,
 };
 
 export function migrationProvider(engine: Engine): MigrationProvider {

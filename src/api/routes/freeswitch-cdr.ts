@@ -1,0 +1,61 @@
+import type { FastifyInstance } from 'fastify';
+import { ApiError } from '../../domain/errors.js';
+import { recordFromFreeswitchCdr } from '../../ingest/formats/freeswitch-json.js';
+import { importRecords } from '../../ingest/ingest.js';
+import type { FormatOptions } from '../../ingest/record.js';
+import type { Store } from '../../store/store.js';
+import { sendData } from '../envelope.js';
+import { requireScope } from '../plugins/auth.js';
+import { CdrStored, FreeswitchCdrBody } from '../schemas/ingest.js';
+import { Data, GUARDED, WITH_BODY, errors, needsFromPbx } from '../schemas/responses.js';
+
+/** mod_json_cdr's `encode` setting sends the record raw, url-encoded as `cdr=`, or base64 in `cdr=`. */
+function cdrOf(body: unknown): unknown {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ApiError('INVALID_BODY', 'The body must be a mod_json_cdr record');
+  const form = (body as { cdr?: unknown }).cdr;
+  if (form === undefined) return body;
+  if (typeof form !== 'string') throw new ApiError('INVALID_BODY', "'cdr' must be sent once, as JSON text");
+  const text = form.trimStart().startsWith('{') ? form : Buffer.from(form, 'base64').toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError('INVALID_BODY', "'cdr' must hold the record as JSON (or base64 of it)");
+  }
+}
+
+/**
+ * FreeSWITCH posts each call's record here as the call ends (mod_json_cdr's
+ * `url`, with `cred` as HTTP Basic client credentials), so a FreeSWITCH box
+ * feeds sipsim with nothing in between. A record posted again (mod_json_cdr
+ * retries) changes nothing. Any answer but 2xx makes FreeSWITCH retry and
+ * then keep the record in its error folder.
+ */
+export function registerFreeswitchCdr(app: FastifyInstance, store: Store, options: FormatOptions): void {
+  app.post<{ Body: unknown }>(
+    '/api/v2/pbx/freeswitch/cdr',
+    {
+      config: { clientCredentials: true },
+      preValidation: requireScope(store, 'calls.write'),
+      schema: {
+        tags: ['Ingest'],
+        operationId: 'postFreeswitchCdr',
+        summary: 'Take a call record from FreeSWITCH mod_json_cdr',
+        ...needsFromPbx('calls.write'),
+        body: {
+          content: {
+            'application/json': { schema: FreeswitchCdrBody },
+            'application/x-www-form-urlencoded': { schema: FreeswitchCdrBody },
+          },
+        },
+        response: { 200: Data(CdrStored, 'The call the record created, updated or left as it was'), ...errors(...WITH_BODY, ...GUARDED) },
+      },
+    },
+    async (request, reply) => {
+      const record = recordFromFreeswitchCdr(cdrOf(request.body), options);
+      if (typeof record === 'string') throw new ApiError('INVALID_BODY', record);
+      const [result] = await importRecords(store, request.auth!.accountId, [record]);
+      if (!result || 'error' in result) throw new ApiError('INVALID_BODY', result && 'error' in result ? result.error : 'The record could not be read');
+      return sendData(request, reply, { pbx_id: result.pbxId, id: result.id, outcome: result.outcome });
+    },
+  );
+}
