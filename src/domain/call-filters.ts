@@ -31,7 +31,7 @@ const MAX_IDS = 500;
 const MAX_SEARCH_LENGTH = 200;
 
 /** Every spelling of a call type that the documentation uses. */
-const CALL_TYPE_ALIASES: Record<string, CallType> = {
+export const CALL_TYPE_ALIASES: Readonly<Record<string, CallType>> = {
   inbound: 'inbound',
   incoming: 'inbound',
   outbound: 'outbound',

@@ -1,4 +1,5 @@
 import { SIP_STATUSES, sipStatusFromCode, type Direction, type SipStatus } from '../domain/call.js';
+import { CALL_TYPE_ALIASES } from '../domain/call-filters.js';
 import { SIP_CODE_OF_STATUS } from '../domain/outcomes.js';
 import { TAG_NAME_MAX } from '../domain/directory.js';
 import { parseDateTime, zonedTimeToUnix } from '../domain/time.js';
@@ -21,17 +22,6 @@ export const MAX_TAGS = 100;
 const MAX_UNIX_SECONDS = 253402300799;
 /** Sources that keep fractions of a second may round each time separately. */
 const DURATION_TOLERANCE_SEC = 1;
-
-type CallTypeWord = 'inbound' | 'outbound' | 'missed' | 'voicemail';
-
-const CALL_TYPE_WORDS: Record<string, CallTypeWord> = {
-  inbound: 'inbound',
-  incoming: 'inbound',
-  outbound: 'outbound',
-  outgoing: 'outbound',
-  missed: 'missed',
-  voicemail: 'voicemail',
-};
 
 const DIRECTION_WORDS: Record<string, Direction> = {
   inbound: 'inbound',
@@ -207,7 +197,7 @@ function pbxIdOf(object: Record<string, unknown>): string {
 function convert(object: Record<string, unknown>, options: FormatOptions): PbxCallRecord {
   const pbxId = pbxIdOf(object);
 
-  const callType = optionalWord(object, 'call_type', CALL_TYPE_WORDS, 'inbound, outbound, missed, voicemail');
+  const callType = optionalWord(object, 'call_type', CALL_TYPE_ALIASES, 'inbound, outbound, missed, voicemail');
   const directionWord = optionalWord(object, 'direction', DIRECTION_WORDS, 'inbound, outbound');
   const sipStatus = optionalWord(object, 'sip_status', SIP_STATUS_WORDS, SIP_STATUSES.join(', '));
   const sipCodeField = optionalInteger(object, 'sip_code', 100, 699);

@@ -3,7 +3,7 @@ import { sipCodeOfOutcome } from '../../domain/outcomes.js';
 import { isValidTimeZone, localDayOffset, zonedTimeToUnix } from '../../domain/time.js';
 import type { FormatOptions, ParsedItem, PbxCallRecord } from '../record.js';
 import { looksLikeRecording, recordingLink } from './recording-link.js';
-import { readCsvBatches } from './text-records.js';
+import { isBlankRow, itemOf, readCsvBatches } from './text-records.js';
 
 /**
  * Asterisk's cdr_csv Master.csv: no header; sixteen columns, then uniqueid and
@@ -293,14 +293,12 @@ export async function* readAsteriskCsv(path: string, options: FormatOptions): As
   for await (const batch of readCsvBatches(path)) {
     for (const row of batch) {
       if (row.fields === undefined) {
-        yield { source: path, line: row.line, raw: row.raw, error: row.error ?? 'unreadable row' };
+        yield itemOf(path, row.line, row.raw, row.error ?? 'unreadable row');
         continue;
       }
-      // A line of spaces is as blank as an empty one.
-      if (row.fields.length === 1 && row.fields[0]!.trim() === '') continue;
+      if (isBlankRow(row.fields)) continue;
       const result = recordFromAsteriskRow(row.fields, options, times);
-      if (typeof result === 'string') yield { source: path, line: row.line, raw: row.raw, error: result };
-      else yield { source: path, line: row.line, raw: row.raw, record: result };
+      yield itemOf(path, row.line, row.raw, result);
     }
   }
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { sipCodeOfOutcome } from '../../domain/outcomes.js';
 import type { FormatOptions, ParsedItem, PbxCallRecord } from '../record.js';
 import { recordingLink } from './recording-link.js';
+import { itemOf } from './text-records.js';
 
 /**
  * FreeSWITCH mod_json_cdr: one JSON document per call leg, written to a file
@@ -196,17 +197,14 @@ export function recordFromFreeswitchCdr(cdr: unknown, options: FormatOptions = {
   return record;
 }
 
-function itemOf(file: string, text: string, options: FormatOptions): ParsedItem {
+function cdrItem(file: string, text: string, options: FormatOptions): ParsedItem {
   let cdr: unknown;
   try {
     cdr = JSON.parse(text);
   } catch (error) {
-    return { source: file, line: 1, raw: text, error: `not valid JSON: ${(error as Error).message}` };
+    return itemOf(file, 1, text, `not valid JSON: ${(error as Error).message}`);
   }
-  const result = recordFromFreeswitchCdr(cdr, options);
-  return typeof result === 'string'
-    ? { source: file, line: 1, raw: text, error: result }
-    : { source: file, line: 1, raw: text, record: result };
+  return itemOf(file, 1, text, recordFromFreeswitchCdr(cdr, options));
 }
 
 /** A CDR file, or a folder of them (`*.json`, `*.cdr.json`) read in name order. */
@@ -223,10 +221,10 @@ export async function* readFreeswitchJson(path: string, options: FormatOptions):
     try {
       text = await readFile(file, 'utf8');
     } catch (error) {
-      yield { source: file, line: 1, raw: '', error: `cannot read the file: ${(error as Error).message}` };
+      yield itemOf(file, 1, '', `cannot read the file: ${(error as Error).message}`);
       continue;
     }
     if (text.trim() === '') continue;
-    yield itemOf(file, text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, options);
+    yield cdrItem(file, text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, options);
   }
 }

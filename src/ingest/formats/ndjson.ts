@@ -1,6 +1,6 @@
 import { recordFromCallObject } from '../call-object.js';
 import type { FormatOptions, ParsedItem } from '../record.js';
-import { readLineBatches } from './text-records.js';
+import { itemOf, readLineBatches } from './text-records.js';
 
 /** One SIPSIM call object per line, as `sipsim export --format ndjson` and `jq -c '.data[]'` write them. */
 export async function* readNdjson(path: string, options: FormatOptions): AsyncGenerator<ParsedItem> {
@@ -11,12 +11,11 @@ export async function* readNdjson(path: string, options: FormatOptions): AsyncGe
       try {
         value = JSON.parse(raw);
       } catch (error) {
-        yield { source: path, line, raw, error: `not valid JSON: ${(error as Error).message}` };
+        yield itemOf(path, line, raw, `not valid JSON: ${(error as Error).message}`);
         continue;
       }
       const result = recordFromCallObject(value, options);
-      if (typeof result === 'string') yield { source: path, line, raw, error: result };
-      else yield { source: path, line, raw, record: result };
+      yield itemOf(path, line, raw, result);
     }
   }
 }

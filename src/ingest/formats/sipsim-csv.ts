@@ -1,6 +1,6 @@
 import { recordFromCallObject } from '../call-object.js';
 import type { FormatOptions, ParsedItem } from '../record.js';
-import { readCsvBatches } from './text-records.js';
+import { isBlankRow, itemOf, readCsvBatches } from './text-records.js';
 
 /**
  * SIPSIM's own CSV: a header row naming call-object fields, then one call per
@@ -84,11 +84,10 @@ export async function* readSipsimCsv(path: string, options: FormatOptions): Asyn
   for await (const batch of readCsvBatches(path)) {
     for (const row of batch) {
       if (row.fields === undefined) {
-        yield { source: path, line: row.line, raw: row.raw, error: row.error ?? 'unreadable row' };
+        yield itemOf(path, row.line, row.raw, row.error ?? 'unreadable row');
         continue;
       }
-      // A line of spaces is as blank as an empty one.
-      if (row.fields.length === 1 && row.fields[0]!.trim() === '') continue;
+      if (isBlankRow(row.fields)) continue;
       if (columns === null) {
         const header = headerOf(row.fields);
         if (typeof header === 'string') throw new Error(`${path}, line ${row.line}: ${header}`);
@@ -96,12 +95,7 @@ export async function* readSipsimCsv(path: string, options: FormatOptions): Asyn
         continue;
       }
       if (row.fields.length !== columns.length) {
-        yield {
-          source: path,
-          line: row.line,
-          raw: row.raw,
-          error: `the row has ${row.fields.length} cells but the header has ${columns.length} columns`,
-        };
+        yield itemOf(path, row.line, row.raw, `the row has ${row.fields.length} cells but the header has ${columns.length} columns`);
         continue;
       }
       const call: Record<string, unknown> = {};
@@ -117,8 +111,7 @@ export async function* readSipsimCsv(path: string, options: FormatOptions): Asyn
         call[column] = cellValue(column, text);
       }
       const result = recordFromCallObject(call, options);
-      if (typeof result === 'string') yield { source: path, line: row.line, raw: row.raw, error: result };
-      else yield { source: path, line: row.line, raw: row.raw, record: result };
+      yield itemOf(path, row.line, row.raw, result);
     }
   }
 }

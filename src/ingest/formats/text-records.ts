@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import type { PbxCallRecord, ParsedItem } from '../record.js';
 
 /**
  * Streaming readers for line-based files. They hand out records a chunk at a
@@ -210,4 +211,14 @@ export async function* readCsvBatches(path: string): AsyncGenerator<TextRecord[]
     take(rest, true, batch);
     if (batch.length > 0) yield batch;
   }
+}
+
+/** The item for one record of a source: the record, or the reason it was refused. */
+export function itemOf(source: string, line: number, raw: string, result: PbxCallRecord | string): ParsedItem {
+  return typeof result === 'string' ? { source, line, raw, error: result } : { source, line, raw, record: result };
+}
+
+/** A CSV row with nothing in it (a line of spaces is as blank as an empty one). */
+export function isBlankRow(fields: string[]): boolean {
+  return fields.length === 1 && fields[0]!.trim() === '';
 }
