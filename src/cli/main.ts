@@ -8,6 +8,7 @@ import { formatDateTime, parseDateTime } from '../domain/time.js';
 import { Store } from '../store/store.js';
 import { databaseOption, jsonOption, nonNegativeInt, positiveInt, print, withStore } from './common.js';
 import { ensureDemoCredentials } from './demo-credentials.js';
+import { registerClientCommands } from './client.js';
 import { registerDirectoryCommands } from './directory.js';
 import { registerImportCommand } from './import.js';
 import { VERSION } from '../version.js';
@@ -204,6 +205,7 @@ clients
   });
 
 registerDirectoryCommands(program);
+registerClientCommands(program);
 registerImportCommand(program);
 
 program.parseAsync().catch((error: unknown) => {
