@@ -25,7 +25,6 @@ import { listen, scratchDir } from './support.js';
  * makes of it.
  */
 
-if (!SIP_LAB_READY) process.stderr.write(`\n${SIP_LAB_NOTICE}\n`);
 
 const CUSTOMER = '33612345678';
 const CUSTOMER_E164 = '+33612345678';
