@@ -7,6 +7,10 @@
  *
  *   npm run bench:import [-- --calls 1000000] [--engines sqlite,postgres] [--event-seconds 20]
  *
+ * Each engine's figures replace that engine's alone, so that the engines can be
+ * run one at a time and at sizes of their own (`--engines postgres --calls
+ * 200000`): PostgreSQL's trigram indexes make a million-row load take long on
+ * a small machine, for the floor as much as for the import.
  * The import runs as the real command in a child process, from the built CLI;
  * its wall time includes reading and parsing the file. The floor is given rows
  * already parsed and derived (its time is the database's alone), so the ratio
@@ -14,7 +18,7 @@
  * Writes its section of bench/RESULTS.md and its key of bench/load-results.json.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -34,6 +38,7 @@ import {
   freshDatabase,
   log,
   machine,
+  RESULTS_JSON,
   startServer,
   tempDir,
   writeJson,
@@ -157,6 +162,7 @@ async function runImport(databaseUrl: string, accountId: number, path: string, f
 
 interface ImportResult {
   engine: string;
+  machine?: Record<string, unknown>;
   format: string;
   calls: number;
   importSeconds: number;
@@ -219,6 +225,7 @@ async function benchImport(engine: 'sqlite' | 'postgres', cleanup: Cleanup, dir:
 
 interface EventResult {
   engine: string;
+  machine?: Record<string, unknown>;
   requests: number;
   eventsPerSecond: number;
   p50: number;
@@ -289,17 +296,18 @@ async function benchEvents(engine: 'sqlite' | 'postgres', cleanup: Cleanup, dir:
   };
 }
 
-function markdown(imports: ImportResult[], events: EventResult[], info: Record<string, unknown>): string {
+function markdown(imports: ImportResult[], events: EventResult[]): string {
+  const machines = [...new Set([...imports, ...events].map((r) => JSON.stringify(r.machine)))];
   const lines = [
     '## Import: `sipsim import` against the engine\'s own bulk load',
     '',
-    `${CALLS.toLocaleString('en')} calls from files made by \`scripts/generate-import-fixtures.ts\` (seed 1), into a fresh store with the`,
+    'Calls from files made by `scripts/generate-import-fixtures.ts` (seed 1), into a fresh store with the',
     'generated company\'s directory. Import: the built CLI as a user runs it (read, parse, check, match phones, upsert by',
     'pbx_id in batches of 2,000), wall time. Floor: the same rows already parsed and derived, through the engine\'s own bulk',
     'path into the same schema (SQLite: one prepared INSERT in one transaction, then the substring index filled in one',
-    'statement; PostgreSQL: `\\copy ... FROM csv` through psql). Same run, same machine.',
+    'statement, timed until the database is closed; PostgreSQL: `\\copy ... FROM csv` through psql). Same run, same machine.',
     '',
-    `Machine: ${JSON.stringify(info)}`,
+    ...machines.map((m) => `Machine: ${m}`),
     '',
     '| Engine | Source | Calls | Import | Calls/s | Floor | Floor calls/s | Import / floor | Peak RSS | Same file again |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -314,13 +322,22 @@ function markdown(imports: ImportResult[], events: EventResult[], info: Record<s
     '',
     `One event per request (start, answer, end of each call, so that the events of one call race each other), HTTP Basic client credentials, one process, ${EVENT_SECONDS} s.`,
     '',
-    '| Engine | Events/s | p50 | p99 | Errors | Non-2xx | Calls complete / stored |',
+    '| Engine | Events/s | p50 | p99 | Errors | Non-2xx | Calls with all three events sent / calls stored (a call is stored once its end is in) |',
     '|---|---:|---:|---:|---:|---:|---:|',
     ...events.map(
       (e) => `| ${e.engine} | ${Math.round(e.eventsPerSecond).toLocaleString('en')} | ${e.p50} ms | ${e.p99} ms | ${e.errors} | ${e.non2xx} | ${e.callsComplete.toLocaleString('en')} / ${e.callsStored.toLocaleString('en')} |`,
     ),
   ];
   return lines.join('\n');
+}
+
+function readPrevious(): { imports: ImportResult[]; events: EventResult[] } {
+  try {
+    const stored = JSON.parse(readFileSync(RESULTS_JSON, 'utf8')).import;
+    return { imports: stored?.imports ?? [], events: stored?.events ?? [] };
+  } catch {
+    return { imports: [], events: [] };
+  }
 }
 
 async function main(): Promise<void> {
@@ -342,8 +359,14 @@ async function main(): Promise<void> {
     for (const engine of ENGINES) imports.push(...(await benchImport(engine, cleanup, dir, dataDir)));
     for (const engine of ENGINES) events.push(await benchEvents(engine, cleanup, dir));
     const info = machine();
-    writeSection('import', markdown(imports, events, info));
-    writeJson('import', { calls: CALLS, imports, events, machine: info });
+    for (const r of [...imports, ...events]) r.machine = info;
+    // Figures of the engines not run this time are kept.
+    const previous = readPrevious();
+    const keep = <T extends { engine: string }>(list: T[]) => list.filter((r) => !ENGINES.includes(r.engine as 'sqlite'));
+    const allImports = [...keep(previous.imports), ...imports];
+    const allEvents = [...keep(previous.events), ...events];
+    writeSection('import', markdown(allImports, allEvents));
+    writeJson('import', { imports: allImports, events: allEvents });
     for (const r of imports) log(`${r.engine} ${r.format}: ${Math.round(r.importRate)} calls/s, ${fixed(r.ratio, 2)}x the floor`);
     for (const e of events) log(`${e.engine} events: ${Math.round(e.eventsPerSecond)}/s, p99 ${e.p99} ms, ${e.callsStored}/${e.callsComplete} calls`);
   } finally {
