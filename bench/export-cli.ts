@@ -28,17 +28,17 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { issueClient } from '../src/admin.js';
-import { createDemo } from '../src/demo/seed.js';
+import { demoStorePath, prepareDemoStore } from './support/demo-store.js';
 import { DEFAULT_CSV_FIELDS } from '../src/domain/call-export.js';
 import { formatDateTime } from '../src/domain/time.js';
 import { Sipsim } from '../src/sdk/index.js';
 import { Store } from '../src/store/store.js';
-import { checkBuild, Cleanup, CLI, issueToken, machine, startServer, tempDir, writeSection, type Server } from './support/deployment.js';
+import { checkBuild, Cleanup, CLI, issueToken, machine, median, startServer, tempDir, writeSection, type Server } from './support/deployment.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -60,57 +60,14 @@ const AIM = { overFloor: 3, peakRssMiB: 200e6 / 2 ** 20 };
 const { values: args } = parseArgs({ options: { calls: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '3' } } });
 const CALLS = Number(args.calls);
 const ROUNDS = Number(args.rounds);
-const SQLITE_PATH = join(HERE, 'data', `calls-${CALLS}-seed${SEED}.db`);
+const SQLITE_PATH = demoStorePath({ seed: SEED, calls: CALLS });
 
 const log = (message: string) => process.stderr.write(`[bench:export-cli ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 // ---------------------------------------------------------------- the store
 
-/** Worded as bench/export.ts words it, so that both accept the same stored copy. */
-function dataMarker(): string {
-  const hash = createHash('sha256');
-  for (const file of ['src/store/migrations/001-initial.ts', 'src/demo/generate.ts', 'src/demo/seed.ts']) {
-    hash.update(readFileSync(join(ROOT, file)));
-  }
-  return JSON.stringify({ seed: SEED, calls: CALLS, until: UNTIL_ISO, sources: hash.digest('hex').slice(0, 16) });
-}
 
-async function prepareSqlite(): Promise<{ reused: boolean; loadSeconds: number | null }> {
-  const markerPath = `${SQLITE_PATH}.json`;
-  const marker = dataMarker();
-  if (existsSync(SQLITE_PATH) && existsSync(markerPath) && readFileSync(markerPath, 'utf8') === marker) {
-    log(`reusing ${relative(ROOT, SQLITE_PATH)}`);
-    return { reused: true, loadSeconds: null };
-  }
-  for (const suffix of ['', '-wal', '-shm', '.json']) rmSync(`${SQLITE_PATH}${suffix}`, { force: true });
-  mkdirSync(dirname(SQLITE_PATH), { recursive: true });
-  const started = performance.now();
-  const store = Store.open(`sqlite:${SQLITE_PATH}`);
-  await store.migrate();
-  let lastLog = 0;
-  await createDemo(store, {
-    seed: SEED,
-    calls: CALLS,
-    until: UNTIL,
-    onProgress: (done, total) => {
-      if (performance.now() - lastLog > 10000) {
-        lastLog = performance.now();
-        log(`loaded ${done}/${total}`);
-      }
-    },
-  });
-  await store.close();
-  writeFileSync(markerPath, marker);
-  const loadSeconds = (performance.now() - started) / 1000;
-  log(`${CALLS} calls loaded into ${relative(ROOT, SQLITE_PATH)} in ${loadSeconds.toFixed(0)} s`);
-  return { reused: false, loadSeconds };
-}
 
 type Window = typeof WINDOW;
 
@@ -290,7 +247,7 @@ async function main(): Promise<void> {
   checkBuild();
   const began = performance.now();
   const host = machine();
-  const prepared = await prepareSqlite();
+  const prepared = await prepareDemoStore({ seed: SEED, calls: CALLS, until: UNTIL, log });
 
   const store = Store.open(`sqlite:${SQLITE_PATH}`);
   let accountId: number;

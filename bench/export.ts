@@ -19,21 +19,20 @@
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { issueClient } from '../src/admin.js';
 import { buildApp } from '../src/api/app.js';
 import { DEFAULT_CSV_FIELDS } from '../src/domain/call-export.js';
-import { createDemo } from '../src/demo/seed.js';
+import { demoStorePath, prepareDemoStore } from './support/demo-store.js';
 import { formatDateTime } from '../src/domain/time.js';
 import { Store } from '../src/store/store.js';
-import { machine, writeSection } from './support/deployment.js';
+import { machine, median, writeSection } from './support/deployment.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = join(HERE, '..');
 
 // The data of bench/calls-list.ts, so that both use one stored copy.
 const SEED = 1;
@@ -41,7 +40,7 @@ const CALLS = 1_000_000;
 const UNTIL_ISO = '2026-11-27T00:00:00Z';
 const UNTIL = Date.parse(UNTIL_ISO) / 1000;
 const DAY = 86400;
-const SQLITE_PATH = join(HERE, 'data', `calls-${CALLS}-seed${SEED}.db`);
+const SQLITE_PATH = demoStorePath({ seed: SEED, calls: CALLS });
 /** Every call of the demo history. */
 const WINDOW = { start_time: formatDateTime(UNTIL - 90 * DAY), end_time: UNTIL_ISO };
 const SMALL_DAYS = 9;
@@ -49,56 +48,10 @@ const SMALL_WINDOW = { start_time: formatDateTime(UNTIL - SMALL_DAYS * DAY), end
 
 const log = (message: string) => process.stderr.write(`[bench:export ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 // ---------------------------------------------------------------- the store
 
-/** What the data depends on, as bench/calls-list.ts words it: reuse the stored copy while these are unchanged. */
-function dataMarker(): string {
-  const hash = createHash('sha256');
-  for (const file of ['src/store/migrations/001-initial.ts', 'src/demo/generate.ts', 'src/demo/seed.ts']) {
-    hash.update(readFileSync(join(ROOT, file)));
-  }
-  return JSON.stringify({ seed: SEED, calls: CALLS, until: UNTIL_ISO, sources: hash.digest('hex').slice(0, 16) });
-}
 
-async function prepareSqlite(): Promise<{ reused: boolean; loadSeconds: number | null }> {
-  const markerPath = `${SQLITE_PATH}.json`;
-  const marker = dataMarker();
-  if (existsSync(SQLITE_PATH) && existsSync(markerPath) && readFileSync(markerPath, 'utf8') === marker) {
-    log(`reusing ${relative(ROOT, SQLITE_PATH)}`);
-    const store = Store.open(`sqlite:${SQLITE_PATH}`);
-    await store.migrate();
-    await store.close();
-    return { reused: true, loadSeconds: null };
-  }
-  for (const suffix of ['', '-wal', '-shm', '.json']) rmSync(`${SQLITE_PATH}${suffix}`, { force: true });
-  mkdirSync(dirname(SQLITE_PATH), { recursive: true });
-  const started = performance.now();
-  const store = Store.open(`sqlite:${SQLITE_PATH}`);
-  await store.migrate();
-  let lastLog = 0;
-  await createDemo(store, {
-    seed: SEED,
-    calls: CALLS,
-    until: UNTIL,
-    onProgress: (done, total) => {
-      if (performance.now() - lastLog > 10000) {
-        lastLog = performance.now();
-        log(`loaded ${done}/${total}`);
-      }
-    },
-  });
-  await store.close();
-  writeFileSync(markerPath, marker);
-  const loadSeconds = (performance.now() - started) / 1000;
-  log(`${CALLS} calls loaded in ${loadSeconds.toFixed(0)} s`);
-  return { reused: false, loadSeconds };
-}
 
 // ---------------------------------------------------------------- the floor: the sqlite3 shell
 
@@ -237,7 +190,7 @@ async function main(): Promise<void> {
   if (sqliteVersion.status !== 0) throw new Error('the sqlite3 shell is missing: apt-get update && apt-get install -y sqlite3');
   const started = performance.now();
   const host = machine();
-  const prepared = await prepareSqlite();
+  const prepared = await prepareDemoStore({ seed: SEED, calls: CALLS, until: UNTIL, log });
 
   const store = Store.open(`sqlite:${SQLITE_PATH}`);
   const account = (await store.listAccounts())[0]!;
