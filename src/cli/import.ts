@@ -25,6 +25,8 @@ export interface FileSummary {
   updated: number;
   unchanged: number;
   rejected: number;
+  /** Sound records left out on purpose (FreeSWITCH B-legs): no error. */
+  skipped: number;
   rejects_file: string | null;
 }
 
@@ -141,7 +143,7 @@ export async function importFile(
   format: ImportFormat,
   options: ImportOptions,
 ): Promise<FileSummary> {
-  const summary: FileSummary = { file, read: 0, created: 0, updated: 0, unchanged: 0, rejected: 0, rejects_file: null };
+  const summary: FileSummary = { file, read: 0, created: 0, updated: 0, unchanged: 0, rejected: 0, skipped: 0, rejects_file: null };
   const rejects = new RejectsFile(file, format);
   await rejects.clear();
   const progress = options.progress ? progressFor(file, await sizeOf(file)) : null;
@@ -175,6 +177,11 @@ export async function importFile(
   try {
     for await (const item of readImportSource(file, format, options)) {
       summary.read++;
+      if (item.skipped) {
+        summary.skipped++;
+        progress?.advance(item.raw.length + 1, 1);
+        continue;
+      }
       batch.push(item);
       batchBytes += item.raw.length + 1;
       if (batch.length >= options.batchSize) await flush();
@@ -189,12 +196,20 @@ export async function importFile(
 }
 
 function totals(files: FileSummary[]) {
-  const sum = (key: 'read' | 'created' | 'updated' | 'unchanged' | 'rejected') => files.reduce((n, f) => n + f[key], 0);
-  return { read: sum('read'), created: sum('created'), updated: sum('updated'), unchanged: sum('unchanged'), rejected: sum('rejected') };
+  const sum = (key: 'read' | 'created' | 'updated' | 'unchanged' | 'rejected' | 'skipped') => files.reduce((n, f) => n + f[key], 0);
+  return {
+    read: sum('read'),
+    created: sum('created'),
+    updated: sum('updated'),
+    unchanged: sum('unchanged'),
+    rejected: sum('rejected'),
+    skipped: sum('skipped'),
+  };
 }
 
 const line = (s: Omit<FileSummary, 'file' | 'rejects_file'>) =>
-  `${s.read} read, ${s.created} created, ${s.updated} updated, ${s.unchanged} unchanged, ${s.rejected} rejected`;
+  `${s.read} read, ${s.created} created, ${s.updated} updated, ${s.unchanged} unchanged, ${s.rejected} rejected` +
+  (s.skipped ? `, ${s.skipped} skipped (B-legs)` : '');
 
 /** Exit code when every record went in; 2 when some were rejected (1 is kept for a command that failed). */
 export const EXIT_REJECTED = 2;

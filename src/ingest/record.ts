@@ -36,10 +36,15 @@ export interface PbxCallRecord {
   employeeId?: number | null;
 }
 
-/** One item read from an import source: a record, or the reason it was refused. */
+/**
+ * One item read from an import source: a record, the reason it was refused,
+ * or the reason a sound item is left out (a FreeSWITCH B-leg, whose A-leg
+ * already tells the call), which is counted but is no error.
+ */
 export type ParsedItem =
-  | { source: string; line: number; raw: string; record: PbxCallRecord; error?: undefined }
-  | { source: string; line: number; raw: string; record?: undefined; error: string };
+  | { source: string; line: number; raw: string; record: PbxCallRecord; error?: undefined; skipped?: undefined }
+  | { source: string; line: number; raw: string; record?: undefined; error: string; skipped?: undefined }
+  | { source: string; line: number; raw: string; record?: undefined; error?: undefined; skipped: string };
 
 export interface FormatOptions {
   /** IANA zone of local times in the source (Asterisk's Master.csv); UTC when absent. */

@@ -352,6 +352,15 @@ describe.each(ENGINES)('getting calls in on %s', (engine) => {
         });
       });
 
+      it('answers 2xx for a B-leg and stores nothing from it, so that FreeSWITCH does not retry it', async () => {
+        const bLeg = cdr('fs-bleg');
+        (bLeg.variables as Record<string, string>).originating_leg_uuid = 'fs-1';
+        const { response, body } = await post('/api/v2/pbx/freeswitch/cdr', bLeg, basic);
+        expect(response.statusCode).toBe(200);
+        expect(body.data).toEqual({ skipped: 'the B-leg of call fs-1: its A-leg tells the call' });
+        expect(await byPbx('fs-bleg')).toEqual([]);
+      });
+
       it('answers 400 for what is not a CDR', async () => {
         for (const [payload, type] of [['cdr=%7Bnot json', 'application/x-www-form-urlencoded'], [{ variables: {} }, 'application/json'], ['[1]', 'application/json']] as const) {
           const { response, body } = await post('/api/v2/pbx/freeswitch/cdr', payload, basic, type);

@@ -17,15 +17,17 @@ const ZONE = 'Europe/Paris';
 async function expectedCalls(paths: string[], format: ImportFormat, directory: DirectoryIndex) {
   const calls = new Map<string, ResolvedCall>();
   let rejected = 0;
+  let skipped = 0;
   let read = 0;
   for (const path of paths) {
     for await (const item of readImportSource(path, format, { timeZone: ZONE })) {
       read++;
-      if (!item.record || checkRecord(item.record) !== null) rejected++;
+      if (item.skipped) skipped++;
+      else if (!item.record || checkRecord(item.record) !== null) rejected++;
       else calls.set(item.record.pbxId, resolveCall(item.record, directory));
     }
   }
-  return { calls, rejected, read };
+  return { calls, rejected, skipped, read };
 }
 
 /** NDJSON call objects as a SIPSIM export gives them, plus pbx_id. */
@@ -86,10 +88,10 @@ describe.each(ENGINES)('sipsim import on %s', (engine) => {
       writeFileSync(file, ndjson(500, 'idem'));
       const first = await sipsim(importArgs([file], ['--json']));
       expect(first.code, first.stderr).toBe(0);
-      expect(JSON.parse(first.stdout).total).toEqual({ read: 500, created: 500, updated: 0, unchanged: 0, rejected: 0 });
+      expect(JSON.parse(first.stdout).total).toEqual({ read: 500, created: 500, updated: 0, unchanged: 0, rejected: 0, skipped: 0 });
       const again = await sipsim(importArgs([file], ['--json']));
       expect(again.code, again.stderr).toBe(0);
-      expect(JSON.parse(again.stdout).total).toEqual({ read: 500, created: 0, updated: 0, unchanged: 500, rejected: 0 });
+      expect(JSON.parse(again.stdout).total).toEqual({ read: 500, created: 0, updated: 0, unchanged: 500, rejected: 0, skipped: 0 });
       expect(await countOf('idem')).toBe(500);
       // The directory gave outbound calls from extension 101 its phone, number and employee.
       const outbound = await store.db.selectFrom('calls').selectAll().where('pbx_id', '=', 'idem-5').executeTakeFirstOrThrow();
@@ -184,6 +186,8 @@ describe.each(ENGINES)('sipsim import on %s', (engine) => {
         const total = JSON.parse(result.stdout).total;
         expect(total.read, source.format).toBe(expected.read);
         expect(total.rejected, source.format).toBe(expected.rejected);
+        expect(total.skipped, source.format).toBe(expected.skipped);
+        if (source.format === 'freeswitch-json') expect(total.skipped).toBe(1);
         expect(expected.calls.size, source.format).toBeGreaterThan(150);
 
         const rows = await store.db.selectFrom('calls').selectAll().where('account_id', '=', company).where('pbx_id', 'in', [...expected.calls.keys()]).execute();

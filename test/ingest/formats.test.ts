@@ -237,8 +237,12 @@ describe('asterisk-csv', () => {
 describe('freeswitch-json', () => {
   it('reads a folder of CDRs in name order, one item per file', async () => {
     const items = await readAll(join(FIXTURES, 'freeswitch'), 'freeswitch-json', { recordingBaseUrl: RECORDINGS });
-    expect(items).toHaveLength(9);
+    expect(items).toHaveLength(10);
     expect(items.every((item) => item.line === 1)).toBe(true);
+    // The B-leg of the first call is left out, as no error: its A-leg tells the call.
+    expect(items.filter((item) => item.skipped)).toEqual([
+      expect.objectContaining({ skipped: 'the B-leg of call 0f2c6a1e-8b3d-4f5a-9c7e-1d2b3a4c5e6f: its A-leg tells the call' }),
+    ]);
     const names = items.map((item) => item.source.split('/').pop()!);
     expect(names).toEqual([...names].sort());
     const byId = new Map(recordsOf(items).map((r) => [r.pbxId.slice(0, 8), r]));
@@ -313,7 +317,7 @@ describe('freeswitch-json', () => {
       startTime: 1715670723, answeredTime: null, endTime: 1715670730, sipCode: 408,
     });
     expect(recordFromFreeswitchCdr({ variables: { ...cdr.variables, originating_leg_uuid: 'xyz' } })).toBe(
-      'this is the B-leg of call xyz; only A-leg CDRs are imported',
+      'this is the B-leg of call xyz: its A-leg tells the call; only A-leg CDRs are imported',
     );
     expect(recordFromFreeswitchCdr({ variables: { ...cdr.variables, start_epoch: undefined } })).toBe('start_epoch is missing');
     expect(recordFromFreeswitchCdr({ variables: { ...cdr.variables, end_epoch: '1715670000' } })).toBe(

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../../domain/errors.js';
-import { recordFromFreeswitchCdr } from '../../ingest/formats/freeswitch-json.js';
+import { recordFromFreeswitchCdr, skippedFreeswitchLeg } from '../../ingest/formats/freeswitch-json.js';
 import { importRecords } from '../../ingest/ingest.js';
 import type { FormatOptions } from '../../ingest/record.js';
 import type { Store } from '../../store/store.js';
@@ -47,11 +47,18 @@ export function registerFreeswitchCdr(app: FastifyInstance, store: Store, option
             'application/x-www-form-urlencoded': { schema: FreeswitchCdrBody },
           },
         },
-        response: { 200: Data(CdrStored, 'The call the record created, updated or left as it was'), ...errors(...WITH_BODY, ...GUARDED) },
+        response: {
+          200: Data(CdrStored, 'The call the record created, updated or left as it was; or, for a B-leg, why it was left out'),
+          ...errors(...WITH_BODY, ...GUARDED),
+        },
       },
     },
     async (request, reply) => {
-      const record = recordFromFreeswitchCdr(cdrOf(request.body), options);
+      const cdr = cdrOf(request.body);
+      // With log-b-leg on, FreeSWITCH posts both legs; a 2xx for the B-leg keeps it from retrying.
+      const skipped = skippedFreeswitchLeg(cdr);
+      if (skipped) return sendData(request, reply, { skipped });
+      const record = recordFromFreeswitchCdr(cdr, options);
       if (typeof record === 'string') throw new ApiError('INVALID_BODY', record);
       const [result] = await importRecords(store, request.auth!.accountId, [record]);
       if (!result || 'error' in result) throw new ApiError('INVALID_BODY', result && 'error' in result ? result.error : 'The record could not be read');

@@ -90,11 +90,17 @@ export const FreeswitchCdrBody = Type.Union([AnyObject, Type.Object({ cdr: Type.
   description: 'A mod_json_cdr record: raw JSON, or url-encoded as cdr=<JSON> (or base64 JSON)',
 });
 
-export const CdrStored = Type.Object(
-  {
-    pbx_id: Type.String(),
-    id: Type.Integer({ minimum: 1 }),
-    outcome: Type.String({ enum: ['created', 'updated', 'unchanged'] }),
-  },
-  { additionalProperties: false },
-);
+export const CdrStored = Type.Union([
+  Type.Object(
+    {
+      pbx_id: Type.String(),
+      id: Type.Integer({ minimum: 1 }),
+      outcome: Type.String({ enum: ['created', 'updated', 'unchanged'] }),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { skipped: Type.String({ description: 'Why a sound record was left out: the B-leg of a call, whose A-leg tells it' }) },
+    { additionalProperties: false },
+  ),
+]);

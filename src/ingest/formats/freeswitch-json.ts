@@ -107,6 +107,20 @@ function sipCodeOfFailure(variables: Json): number | null {
   return cause ? sipCodeOfOutcome(cause) : null;
 }
 
+/**
+ * Why a CDR is left out although it is sound: the other leg of a bridge has a
+ * CDR of its own when mod_json_cdr's log-b-leg is on, and the A-leg already
+ * tells the call. Null for an A-leg (or for what is not a CDR at all).
+ */
+export function skippedFreeswitchLeg(cdr: unknown): string | null {
+  if (!isObject(cdr) || !isObject(cdr.variables)) return null;
+  const originatingLeg = textOf(cdr.variables, 'originating_leg_uuid');
+  if (originatingLeg || callerProfiles(cdr).all.some((p) => isObject(p.originator))) {
+    return `the B-leg of call ${originatingLeg ?? '(unknown)'}: its A-leg tells the call`;
+  }
+  return null;
+}
+
 /** One mod_json_cdr document as a record, or the reason it was refused. Shared with the live HTTP endpoint. */
 export function recordFromFreeswitchCdr(cdr: unknown, options: FormatOptions = {}): PbxCallRecord | string {
   if (!isObject(cdr)) return 'a FreeSWITCH CDR must be a JSON object';
@@ -114,11 +128,8 @@ export function recordFromFreeswitchCdr(cdr: unknown, options: FormatOptions = {
   if (!isObject(variables)) return 'variables is missing: not a mod_json_cdr record';
   const { profile, times, all: profiles } = callerProfiles(cdr);
 
-  // The other leg of a bridge has its own CDR when log-b-leg is on; the A-leg already tells the call.
-  const originatingLeg = textOf(variables, 'originating_leg_uuid');
-  if (originatingLeg || profiles.some((p) => isObject(p.originator))) {
-    return `this is the B-leg of call ${originatingLeg ?? '(unknown)'}; only A-leg CDRs are imported`;
-  }
+  const bLeg = skippedFreeswitchLeg(cdr);
+  if (bLeg) return `this is ${bLeg}; only A-leg CDRs are imported`;
 
   const pbxId = textOf(variables, 'uuid') ?? textOf(variables, 'call_uuid') ?? textOf(profile, 'uuid');
   if (!pbxId) return 'variables.uuid is missing';
@@ -204,6 +215,8 @@ function cdrItem(file: string, text: string, options: FormatOptions): ParsedItem
   } catch (error) {
     return itemOf(file, 1, text, `not valid JSON: ${(error as Error).message}`);
   }
+  const skipped = skippedFreeswitchLeg(cdr);
+  if (skipped) return { source: file, line: 1, raw: text, skipped };
   return itemOf(file, 1, text, recordFromFreeswitchCdr(cdr, options));
 }
 
