@@ -33,7 +33,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { issueClient } from '../src/admin.js';
-import { demoStorePath, prepareDemoStore } from './support/demo-store.js';
+import { callsInWindow, demoStorePath, prepareDemoStore } from './support/demo-store.js';
 import { DEFAULT_CSV_FIELDS } from '../src/domain/call-export.js';
 import { formatDateTime } from '../src/domain/time.js';
 import { Sipsim } from '../src/sdk/index.js';
@@ -260,20 +260,8 @@ async function main(): Promise<void> {
     accountId = account.id;
     const issued = await issueClient(store, account.id, { scopes: 'calls.read', name: 'bench export-cli' });
     credentials = { clientId: issued.client.clientId, clientSecret: issued.clientSecret };
-    const countIn = async (window: Window) =>
-      Number(
-        (
-          await store.db
-            .selectFrom('calls')
-            .select((eb) => eb.fn.countAll().as('n'))
-            .where('account_id', '=', account.id)
-            .where('start_time', '>=', Date.parse(window.start_time) / 1000)
-            .where('start_time', '<=', Date.parse(window.end_time) / 1000)
-            .executeTakeFirstOrThrow()
-        ).n,
-      );
-    count = await countIn(WINDOW);
-    smallCount = await countIn(SMALL_WINDOW);
+    count = await callsInWindow(store, account.id, WINDOW);
+    smallCount = await callsInWindow(store, account.id, SMALL_WINDOW);
   } finally {
     await store.close();
   }

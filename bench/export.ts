@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { issueClient } from '../src/admin.js';
 import { buildApp } from '../src/api/app.js';
 import { DEFAULT_CSV_FIELDS } from '../src/domain/call-export.js';
-import { demoStorePath, prepareDemoStore } from './support/demo-store.js';
+import { callsInWindow, demoStorePath, prepareDemoStore } from './support/demo-store.js';
 import { formatDateTime } from '../src/domain/time.js';
 import { Store } from '../src/store/store.js';
 import { machine, median, writeSection } from './support/deployment.js';
@@ -195,20 +195,8 @@ async function main(): Promise<void> {
   const store = Store.open(`sqlite:${SQLITE_PATH}`);
   const account = (await store.listAccounts())[0]!;
   const { client, clientSecret } = await issueClient(store, account.id, { scopes: 'calls.read' });
-  const countIn = async (window: { start_time: string; end_time: string }) =>
-    Number(
-      (
-        await store.db
-          .selectFrom('calls')
-          .select((eb) => eb.fn.countAll().as('n'))
-          .where('account_id', '=', account.id)
-          .where('start_time', '>=', Date.parse(window.start_time) / 1000)
-          .where('start_time', '<=', Date.parse(window.end_time) / 1000)
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
-  const count = await countIn(WINDOW);
-  const smallCount = await countIn(SMALL_WINDOW);
+  const count = await callsInWindow(store, account.id, WINDOW);
+  const smallCount = await callsInWindow(store, account.id, SMALL_WINDOW);
   await store.close();
   log(`${count} calls in the window, ${smallCount} in the last ${SMALL_DAYS} days`);
 

@@ -66,3 +66,15 @@ export async function prepareDemoStore(spec: DemoStoreSpec): Promise<{ path: str
   spec.log(`${spec.calls} calls loaded in ${loadSeconds.toFixed(0)} s`);
   return { path, reused: false, loadSeconds };
 }
+
+/** Calls of an account whose start falls in the window, both ends inclusive as the API's filter. */
+export async function callsInWindow(store: Store, accountId: number, window: { start_time: string; end_time: string }): Promise<number> {
+  const row = await store.db
+    .selectFrom('calls')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('account_id', '=', accountId)
+    .where('start_time', '>=', Date.parse(window.start_time) / 1000)
+    .where('start_time', '<=', Date.parse(window.end_time) / 1000)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
