@@ -219,8 +219,10 @@ const ERROR_KINDS: Record<ErrorStatus, { name: string; meaning: string; headers?
   400: { name: 'BadRequest', meaning: 'Invalid parameter or body: each message names the field and what it accepts' },
   401: {
     name: 'Unauthorized',
-    meaning: 'Missing, malformed, unknown or expired access token',
-    headers: { 'WWW-Authenticate': { type: 'string', description: 'Bearer challenge, with error and error_description' } },
+    meaning: 'Missing, malformed, unknown or expired access token; or, where a route also takes them, wrong client credentials',
+    headers: {
+      'WWW-Authenticate': { type: 'string', description: 'Bearer challenge, with error and error_description; Basic for client credentials' },
+    },
   },
   403: {
     name: 'Forbidden',
