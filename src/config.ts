@@ -34,6 +34,23 @@ export interface Config {
    * links under this URL, by file name; unset, only http(s) links are kept.
    */
   readonly recordingBaseUrl: string | null;
+  readonly webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** Whether this process delivers webhooks from the outbox (SIPSIM_WEBHOOKS=off leaves it to others). */
+  readonly deliver: boolean;
+  /** How long a receiver has to answer, in ms. */
+  readonly timeoutMs: number;
+  /** How long a failing delivery is retried, in seconds, before it is kept as failed. */
+  readonly retryWindowSeconds: number;
+  /** The first retry's delay in ms; each further one doubles, up to an hour. */
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  /** Deliveries in flight at once, per process. */
+  readonly concurrency: number;
+  /** Hosts that may receive webhooks over plain http besides the loopback. */
+  readonly allowHttpHosts: readonly string[];
 }
 
 /** Routes share a budget per group: the token endpoint, reads and writes under /api/v2. */
@@ -146,6 +163,25 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     databasePoolSize: integer('SIPSIM_DATABASE_POOL_SIZE', env.SIPSIM_DATABASE_POOL_SIZE ?? 10, 1, 1000),
     migrateOnStart: overrides.migrate ?? onOff('SIPSIM_MIGRATE_ON_START', env.SIPSIM_MIGRATE_ON_START ?? 'on'),
     recordingBaseUrl: baseUrl('SIPSIM_RECORDING_BASE_URL', env.SIPSIM_RECORDING_BASE_URL),
+    webhooks: loadWebhookConfig(env),
+  });
+}
+
+/** Webhook delivery settings; the CLI reads them too (`webhooks set-url` checks the URL against the allowed hosts). */
+export function loadWebhookConfig(env: NodeJS.ProcessEnv = process.env): WebhookConfig {
+  return Object.freeze({
+    deliver: onOff('SIPSIM_WEBHOOKS', env.SIPSIM_WEBHOOKS ?? 'on'),
+    timeoutMs: integer('SIPSIM_WEBHOOK_TIMEOUT_MS', env.SIPSIM_WEBHOOK_TIMEOUT_MS ?? 2000, 100, 60000),
+    retryWindowSeconds: integer('SIPSIM_WEBHOOK_RETRY_WINDOW', env.SIPSIM_WEBHOOK_RETRY_WINDOW ?? 86400, 0, 86400 * 30),
+    retryBaseMs: integer('SIPSIM_WEBHOOK_RETRY_BASE_MS', env.SIPSIM_WEBHOOK_RETRY_BASE_MS ?? 1000, 10, 3600000),
+    retryMaxMs: integer('SIPSIM_WEBHOOK_RETRY_MAX_MS', env.SIPSIM_WEBHOOK_RETRY_MAX_MS ?? 3600000, 10, 86400000),
+    concurrency: integer('SIPSIM_WEBHOOK_CONCURRENCY', env.SIPSIM_WEBHOOK_CONCURRENCY ?? 16, 1, 1000),
+    allowHttpHosts: Object.freeze(
+      (env.SIPSIM_WEBHOOK_ALLOW_HTTP ?? '')
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    ),
   });
 }
 

@@ -20,6 +20,7 @@ import { registerImportCalls } from './routes/import-calls.js';
 import { registerPbxEvents } from './routes/pbx-events.js';
 import { registerCallTags } from './routes/call-tags.js';
 import { registerEmployees } from './routes/employees.js';
+import { registerWebhooks } from './routes/webhooks.js';
 import { registerPhones } from './routes/phones.js';
 import { registerTags } from './routes/tags.js';
 import { validatorCompiler } from './validation.js';
@@ -138,6 +139,7 @@ export function buildApp({ store, config, logStream, metrics }: AppOptions): Fas
     registerCallTags(api, store);
     registerPhones(api, store);
     registerEmployees(api, store);
+    registerWebhooks(api, store);
   });
   return app;
 }

@@ -129,6 +129,8 @@ function oneLineJson(text: string): string {
 
 export interface ImportOptions extends FormatOptions {
   batchSize: number;
+  /** Queue each new call's end webhook, as if it had just ended. */
+  emitWebhooks?: boolean;
   /** Where a rejected record's reason goes (stderr for the CLI). */
   report?: (line: string) => void;
   progress?: boolean;
@@ -157,6 +159,7 @@ export async function importFile(
       accountId,
       batch.map((item) => item.record ?? { error: item.error! }),
       directory,
+      { notify: options.emitWebhooks },
     );
     for (let i = 0; i < results.length; i++) {
       const result = results[i]!;
@@ -222,6 +225,7 @@ async function importAll(store: Store, directory: DirectoryIndex, files: string[
         timeZone: opts.tz,
         recordingBaseUrl: opts.recordingBaseUrl || undefined,
         batchSize: opts.batchSize,
+        emitWebhooks: opts.emitWebhooks === true,
         progress: !opts.json,
         report: (text) => process.stderr.write(`${text}\n`),
       });
@@ -246,6 +250,7 @@ export function registerImportCommand(program: Command): void {
     .option('--tz <zone>', 'time zone of local times in the files (Asterisk), such as Europe/Paris', 'UTC')
     .option('--recording-base-url <url>', 'turn recording paths into links under this URL', process.env.SIPSIM_RECORDING_BASE_URL)
     .addOption(new Option('--batch-size <n>', 'records per transaction').argParser(positiveInt('--batch-size')).default(2000))
+    .option('--emit-webhooks', 'queue the end webhook of every call the import creates (history sends none by default)')
     .addOption(databaseOption())
     .addOption(jsonOption())
     .action(

@@ -4,6 +4,7 @@ import type { Store } from '../store/store.js';
 import { assembleCall, EARLIEST_TIME, ENDING_EVENTS, eventKey, LATEST_TIME, parsePbxEvent, type PbxEvent } from './events.js';
 import type { PbxCallRecord } from './record.js';
 import { DirectoryIndex, resolveCall, type ResolvedCall } from './resolve.js';
+import { messageOfPbxEvent } from '../webhooks/events.js';
 
 /** Rules every record must keep whatever its source; the reason names the field. */
 export function checkRecord(record: PbxCallRecord): string | null {
@@ -32,13 +33,15 @@ export type RecordResult = ({ pbxId: string } & UpsertResult) | { pbxId: string 
 /**
  * Stores a batch of finished-call records: each is checked, matched against
  * the account's phones and created or updated by PBX id, all in one
- * transaction. A refused record does not stop the others.
+ * transaction. A refused record does not stop the others. With `notify`, each
+ * new call queues its end webhook in that same transaction.
  */
 export async function importRecords(
   store: Store,
   accountId: number,
   records: Array<PbxCallRecord | { error: string; pbxId?: string | null }>,
   directory?: DirectoryIndex,
+  options: { notify?: boolean } = {},
 ): Promise<RecordResult[]> {
   const index = directory ?? new DirectoryIndex(await store.phoneRefs(accountId));
   const results: RecordResult[] = new Array(records.length);
@@ -53,7 +56,7 @@ export async function importRecords(
     accepted.push(resolveCall(record as PbxCallRecord, index));
     positions.push(i);
   });
-  const stored = await store.upsertCalls(accountId, accepted);
+  const stored = await store.upsertCalls(accountId, accepted, options);
   stored.forEach((result, j) => {
     results[positions[j]!] = { pbxId: accepted[j]!.pbxId, ...result };
   });
@@ -84,6 +87,7 @@ export async function ingestEvents(
       time: event.time,
       payload: JSON.stringify(event),
       receivedAt,
+      webhook: messageOfPbxEvent(event),
     }));
   const { fresh, calls } = await store.ingestEvents(accountId, rows, (payloads, phones) => {
     const directory = new DirectoryIndex(phones);

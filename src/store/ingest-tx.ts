@@ -2,6 +2,8 @@ import type SqliteDatabase from 'better-sqlite3';
 import type pg from 'pg';
 import { DEFAULT_TAG_COLOR, tagNameKey } from '../domain/directory.js';
 import type { PhoneRef, ResolvedCall } from '../ingest/resolve.js';
+import type { WebhookMessage } from '../webhooks/events.js';
+import type { RunQuery } from './webhook-store.js';
 
 export type UpsertOutcome = 'created' | 'updated' | 'unchanged';
 export interface UpsertResult {
@@ -78,6 +80,8 @@ export interface UpsertTx {
   existingPbxIds(accountId: number, pbxIds: string[]): Promise<string[]>;
   /** Every stored event of these PBX ids, as their JSON payloads. */
   eventsOf(accountId: number, pbxIds: string[]): Promise<Array<{ pbx_id: string; payload: string }>>;
+  /** Runs any other query (built with Kysely) in this transaction. */
+  run: RunQuery;
 }
 
 export interface EventRow {
@@ -89,6 +93,8 @@ export interface EventRow {
   time: number;
   payload: string;
   receivedAt: number;
+  /** The webhook this event produces when it is new. */
+  webhook?: WebhookMessage;
 }
 
 const sameTags = (a: number[], b: number[]) => a.length === b.length && a.every((id, i) => id === b[i]);
@@ -159,6 +165,13 @@ const INSERT_COLUMNS = `account_id, pbx_id, ${COLUMNS.join(', ')}, created_at`;
 export class SqliteUpsertTx implements UpsertTx {
   private readonly statements = new Map<string, SqliteDatabase.Statement>();
   constructor(private readonly sqlite: SqliteDatabase.Database) {}
+
+  readonly run: RunQuery = async (query) => {
+    const statement = this.sqlite.prepare(query.sql);
+    if (statement.reader) return statement.all(...(query.parameters as unknown[]));
+    statement.run(...(query.parameters as unknown[]));
+    return [];
+  };
 
   private prepare(text: string): SqliteDatabase.Statement {
     let statement = this.statements.get(text);
@@ -281,6 +294,8 @@ const PG_TYPES: Record<Column, string> = {
 /** PostgreSQL: a batch is a handful of statements over column arrays, on a client the caller holds in a transaction. */
 export class PostgresUpsertTx implements UpsertTx {
   constructor(private readonly client: pg.PoolClient) {}
+
+  readonly run: RunQuery = async (query) => (await this.client.query(query.sql, query.parameters as unknown[])).rows;
 
   async findCalls(accountId: number, pbxIds: string[]): Promise<Map<string, StoredCall>> {
     // Locked, so that two writers of one call take turns instead of losing an update.

@@ -103,6 +103,38 @@ export interface Database {
     created_at: number;
     expires_at: number;
   };
+  webhook_settings: {
+    account_id: number;
+    /** Null until the operator sets it: no events are queued without a URL. */
+    url: string | null;
+    secret: string;
+    created_at: number;
+    updated_at: number;
+  };
+  webhook_subscriptions: {
+    account_id: number;
+    event: string;
+    created_at: number;
+  };
+  /** The outbox. Times in this table are Unix milliseconds. */
+  webhook_deliveries: {
+    account_id: number;
+    id: Generated<number>;
+    event: string;
+    pbx_id: string | null;
+    /** The exact JSON sent, the same bytes on every attempt. */
+    body: string;
+    status: string;
+    attempts: Generated<number>;
+    next_attempt_at: number;
+    /** Retries stop once the retry window has passed since this time: the event's own, or its redelivery's. */
+    retry_from: number;
+    created_at: number;
+    last_attempt_at: number | null;
+    delivered_at: number | null;
+    last_status: number | null;
+    last_error: string | null;
+  };
   server_settings: {
     key: string;
     value: string;

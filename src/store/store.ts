@@ -34,6 +34,8 @@ import {
 import { migrationProvider } from './migrations/index.js';
 import type { PhoneRef, ResolvedCall } from '../ingest/resolve.js';
 import type { Database } from './schema.js';
+import { queueWebhooks, subscribedEvents, WebhookStore, type RunQuery } from './webhook-store.js';
+import { messagesOfFinishedCall, tagsMessage, type WebhookMessage } from '../webhooks/events.js';
 
 export interface Account {
   id: number;
@@ -165,9 +167,18 @@ export class Store {
   private cursorSecretCache: Buffer | null = null;
   private sqliteIngestTx: SqliteUpsertTx | null = null;
 
+  /** Webhook settings, subscriptions and the outbox. */
+  readonly webhooks: WebhookStore;
+
   private constructor(conn: Connection) {
     this.conn = conn;
     this.engine = conn.engine;
+    this.webhooks = new WebhookStore(conn.db, conn.engine, (operation) => this.run(operation));
+  }
+
+  /** Runs a built query inside a Kysely transaction: how webhooks are queued with the change that causes them. */
+  private static runIn(trx: Transaction<Database>): RunQuery {
+    return async (query) => (await trx.executeQuery(query)).rows;
   }
 
   static open(databaseUrl: string, options: { poolSize?: number } = {}): Store {
@@ -593,13 +604,22 @@ export class Store {
 
   /** Deletes a tag and takes it off every call; false when the account has no such tag. */
   async deleteTag(accountId: number, id: number): Promise<boolean> {
-    return this.run(() =>
+    let queued = 0;
+    const deleted = await this.run(() =>
       this.db.transaction().execute(async (trx) => {
-        await trx.deleteFrom('call_tags').where('account_id', '=', accountId).where('tag_id', '=', id).execute();
+        const run = Store.runIn(trx);
+        const subscribed = await subscribedEvents(this.db, run, accountId);
+        const removed = await trx.deleteFrom('call_tags').where('account_id', '=', accountId).where('tag_id', '=', id).returning('call_id').execute();
         const result = await trx.deleteFrom('tags').where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+        // Taking a tag off calls is a change of each one's tags.
+        if (subscribed.has('tags') && removed.length) {
+          queued = await queueWebhooks(this.db, run, accountId, await this.tagsMessages(trx, accountId, removed.map((r) => Number(r.call_id))), subscribed);
+        }
         return Number(result.numDeletedRows) > 0;
       }),
     );
+    if (queued) this.webhooks.announce();
+    return deleted;
   }
 
   /**
@@ -611,7 +631,8 @@ export class Store {
     callId: number,
     change: { add?: number[]; remove?: number[]; replace?: number[] },
   ): Promise<'ok' | 'no-call' | 'no-tag'> {
-    return this.run(() =>
+    let queued = 0;
+    const outcome = await this.run(() =>
       this.db.transaction().execute(async (trx) => {
         await this.lockRow(trx, 'calls', accountId, callId);
         const call = await trx
@@ -631,6 +652,13 @@ export class Store {
             .execute();
           if (found.length !== wanted.length) return 'no-tag' as const;
         }
+        const tagsNow = async () =>
+          (await trx.selectFrom('call_tags').select('tag_id').where('account_id', '=', accountId).where('call_id', '=', callId).orderBy('tag_id').execute())
+            .map((r) => Number(r.tag_id))
+            .join(',');
+        const run = Store.runIn(trx);
+        const subscribed = await subscribedEvents(this.db, run, accountId);
+        const before = subscribed.has('tags') ? await tagsNow() : '';
         const onCall = trx.deleteFrom('call_tags').where('account_id', '=', accountId).where('call_id', '=', callId);
         if (change.replace) await onCall.execute();
         if (change.remove?.length) await onCall.where('tag_id', 'in', change.remove).execute();
@@ -643,9 +671,49 @@ export class Store {
             .onConflict((oc) => oc.doNothing())
             .execute();
         }
+        if (subscribed.has('tags') && (await tagsNow()) !== before) {
+          queued = await queueWebhooks(this.db, run, accountId, await this.tagsMessages(trx, accountId, [callId]), subscribed);
+        }
         return 'ok' as const;
       }),
     );
+    if (queued) this.webhooks.announce();
+    return outcome;
+  }
+
+  /** The `tags` webhook of each call, with its tags as they stand in this transaction. */
+  private async tagsMessages(trx: Transaction<Database>, accountId: number, callIds: number[]): Promise<WebhookMessage[]> {
+    const messages: WebhookMessage[] = [];
+    const now = nowSeconds();
+    for (let i = 0; i < callIds.length; i += 500) {
+      const ids = callIds.slice(i, i + 500);
+      const calls = await trx
+        .selectFrom('calls')
+        .select(['id', 'pbx_id', 'caller_number', 'target_number'])
+        .where('account_id', '=', accountId)
+        .where('id', 'in', ids)
+        .orderBy('id')
+        .execute();
+      const tagRows = await trx
+        .selectFrom('call_tags')
+        .innerJoin('tags', (join) => join.onRef('tags.account_id', '=', 'call_tags.account_id').onRef('tags.id', '=', 'call_tags.tag_id'))
+        .select(['call_tags.call_id', 'tags.name'])
+        .where('call_tags.account_id', '=', accountId)
+        .where('call_tags.call_id', 'in', ids)
+        .orderBy('tags.name')
+        .execute();
+      const names = new Map<number, string[]>();
+      for (const r of tagRows) {
+        const list = names.get(Number(r.call_id)) ?? [];
+        list.push(r.name);
+        names.set(Number(r.call_id), list);
+      }
+      for (const c of calls) {
+        const id = Number(c.id);
+        messages.push(tagsMessage({ id, pbxId: c.pbx_id, callerNumber: c.caller_number, targetNumber: c.target_number }, names.get(id) ?? [], now));
+      }
+    }
+    return messages;
   }
 
   // ---- calls ----
@@ -754,9 +822,20 @@ export class Store {
    * Creates or updates calls by PBX id in one transaction, and says for each
    * record whether it created, changed or left alone a call.
    */
-  async upsertCalls(accountId: number, calls: ResolvedCall[]): Promise<UpsertResult[]> {
+  async upsertCalls(accountId: number, calls: ResolvedCall[], options: { notify?: boolean } = {}): Promise<UpsertResult[]> {
     if (calls.length === 0) return [];
-    return this.ingestTransaction((tx) => upsertCalls(tx, accountId, calls, nowSeconds()));
+    let queued = 0;
+    const results = await this.ingestTransaction(async (tx) => {
+      const results = await upsertCalls(tx, accountId, calls, nowSeconds());
+      // A call that comes in finished tells its end, once: when it is new.
+      if (options.notify) {
+        const created = calls.filter((_, i) => results[i]!.outcome === 'created');
+        queued = await queueWebhooks(this.db, tx.run, accountId, created.flatMap(messagesOfFinishedCall));
+      }
+      return results;
+    });
+    if (queued) this.webhooks.announce();
+    return results;
   }
 
   /**
@@ -796,9 +875,13 @@ export class Store {
     assemble: (payloads: Map<string, string[]>, phones: PhoneRef[]) => ResolvedCall[],
   ): Promise<{ fresh: Set<string>; calls: Array<{ pbxId: string } & UpsertResult> }> {
     if (rows.length === 0) return { fresh: new Set(), calls: [] };
-    return this.ingestTransaction(async (tx) => {
+    let queued = 0;
+    const outcome = await this.ingestTransaction(async (tx) => {
       await tx.lockPbxIds(accountId, rows.map((r) => r.pbxId));
       const fresh = await tx.insertEvents(accountId, rows);
+      // Each new event once, even when a post holds it twice.
+      const webhooks = new Map(rows.filter((r) => r.webhook && fresh.has(r.key)).map((r) => [r.key, r.webhook!]));
+      queued = await queueWebhooks(this.db, tx.run, accountId, [...webhooks.values()]);
       // A call is built once it ends; until then only a call already built (its end
       // came first) is rebuilt, so that most events cost two statements.
       const ending = new Set(rows.filter((r) => fresh.has(r.key) && r.ends).map((r) => r.pbxId));
@@ -815,6 +898,8 @@ export class Store {
       const results = await upsertCalls(tx, accountId, calls, nowSeconds());
       return { fresh, calls: results.map((r, i) => ({ pbxId: calls[i]!.pbxId, ...r })) };
     });
+    if (queued) this.webhooks.announce();
+    return outcome;
   }
 
   /**

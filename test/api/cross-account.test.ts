@@ -56,6 +56,7 @@ describe.each(ENGINES)('isolation between accounts on %s', (engine) => {
       victimAccount = (await store.createAccount({ name: 'Victim' })).id;
       const intruderAccount = (await store.createAccount({ name: 'Intruder' })).id;
       victim = await populate(store, victimAccount, 'Victim');
+      await store.webhooks.setUrl(victimAccount, 'https://victim.example/hooks');
       intruder = await populate(store, intruderAccount, 'Intruder');
       app = buildApp({ store, config: TEST_CONFIG });
       app.addHook('onRoute', (route) => {
@@ -85,7 +86,7 @@ describe.each(ENGINES)('isolation between accounts on %s', (engine) => {
       app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${token}` }, ...(payload ? { payload } : {}) });
 
     /** What the intruder sends to each route, and what must come back. */
-    const cases = (): Record<string, Array<{ url: string; body?: object; status: number; error?: string }>> => ({
+    const cases = (): Record<string, Array<{ url: string; body?: object; status: number; error?: string; data?: unknown }>> => ({
       'GET /api/v2/calls/:id': [{ url: `/api/v2/calls/${victim.call}`, status: 404, error: 'Call not found' }],
       'POST /api/v2/calls/:id/tags': [
         { url: `/api/v2/calls/${victim.call}/tags`, body: { tag_ids: [intruder.tag] }, status: 404, error: 'Call not found' },
@@ -137,6 +138,11 @@ describe.each(ENGINES)('isolation between accounts on %s', (engine) => {
           status: 202,
         },
       ],
+      // Webhook settings are the account's own: the intruder has no URL, whatever the victim set.
+      'GET /api/v2/webhooks/available': [{ url: '/api/v2/webhooks/available', status: 200 }],
+      'GET /api/v2/webhooks': [{ url: '/api/v2/webhooks', status: 200, data: [] }],
+      'POST /api/v2/webhooks/:event': [{ url: '/api/v2/webhooks/tags', status: 409 }],
+      'DELETE /api/v2/webhooks/:event': [{ url: '/api/v2/webhooks/incoming_call_end', status: 409 }],
       'POST /api/v2/pbx/freeswitch/cdr': [
         {
           url: '/api/v2/pbx/freeswitch/cdr',
@@ -153,6 +159,8 @@ describe.each(ENGINES)('isolation between accounts on %s', (engine) => {
         tags: await get('/api/v2/tags'),
         phone: await get(`/api/v2/phones/${victim.phone}`),
         employees: await get('/api/v2/employees'),
+        webhooks: await store.webhooks.settings(victimAccount),
+        deliveries: await store.webhooks.list(victimAccount, { limit: 100 }),
       };
     };
 
@@ -175,7 +183,8 @@ describe.each(ENGINES)('isolation between accounts on %s', (engine) => {
             ? { data: response.body.split('\n').filter(Boolean).map((line) => JSON.parse(line)) }
             : response.json();
           if (c.error) expect(body.errors, `${route} ${c.url}`).toEqual([c.error]);
-          if (c.status === 200 && Array.isArray(body.data)) {
+          if (c.data !== undefined) expect(body.data, `${route} ${c.url}`).toEqual(c.data);
+          if (c.status === 200 && Array.isArray(body.data) && LIST_KINDS[route]) {
             const kind = LIST_KINDS[route]!;
             const ids = body.data.map((item: { id: number }) => item.id);
             expect(ids, route).toContain(intruder[kind]);

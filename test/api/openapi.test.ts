@@ -163,7 +163,7 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
     let credentials: { clientId: string; clientSecret: string };
     let token: string;
     let outOfScope: string;
-    const ids = { call: 0, unanswered: 0, important: 0, followUp: 0, spare: 0, alice: 0, bob: 0, desk: 0 };
+    const ids = { account: 0, call: 0, unanswered: 0, important: 0, followUp: 0, spare: 0, alice: 0, bob: 0, desk: 0 };
     const window = 'start_time=2024-01-01T00:00:00Z&end_time=2024-01-31T23:59:59Z';
 
     /** A request to the real server, checked against the document. */
@@ -188,6 +188,7 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
       server = await startServer(engine);
       const { store } = server;
       const account = await store.createAccount({ name: 'Acme Corporation', email: 'admin@acme.example' });
+      ids.account = account.id;
       ids.alice = (await store.createEmployee(account.id, { name: 'Alice Martin', email: 'alice@acme.example' })).id;
       ids.bob = (await store.createEmployee(account.id, { name: 'Bob Durand' })).id;
       ids.desk = (await store.createPhone(account.id, { number: '+33198765432', name: 'Desk', internalNumber: 101, employeeId: ids.alice })).id;
@@ -222,7 +223,7 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
       doc = (await response.json()) as Json;
       checker = new DocumentChecker(doc);
       token = (await send('POST', '/oauth/token', { token: null, json: { grant_type: 'client_credentials', ...idAndSecret() } })).body.access_token;
-      const narrow = await issueClient(store, account.id, { scopes: 'webhooks.read' });
+      const narrow = await issueClient(store, account.id, { scopes: 'settings.read' });
       outOfScope = (
         await send('POST', '/oauth/token', {
           token: null,
@@ -432,11 +433,26 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
       expect((await send('POST', '/api/v2/pbx/freeswitch/cdr', { body: `cdr=${encodeURIComponent(JSON.stringify(cdr))}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } })).status).toBe(200);
       expect((await send('POST', '/api/v2/pbx/freeswitch/cdr', { json: { variables: {} } })).status).toBe(400);
 
+      // ---- webhooks ----
+      expect((await send('GET', '/api/v2/webhooks/available')).body.data).toHaveLength(14);
+      expect((await send('GET', '/api/v2/webhooks')).body.data).toEqual([]);
+      expect((await send('POST', '/api/v2/webhooks/tags')).status).toBe(409);
+      expect((await send('DELETE', '/api/v2/webhooks/tags')).status).toBe(409);
+      await server.store.webhooks.setUrl(ids.account, 'https://hooks.example/sipsim', ['incoming_call_end']);
+      expect((await send('POST', '/api/v2/webhooks/tags')).body.data).toEqual({
+        url: 'https://hooks.example/sipsim',
+        events: [{ event: 'incoming_call_end' }, { event: 'tags' }],
+      });
+      expect((await send('GET', '/api/v2/webhooks')).body.data).toEqual([{ event: 'incoming_call_end' }, { event: 'tags' }]);
+      expect((await send('DELETE', '/api/v2/webhooks/incoming_call_end')).body.data.events).toEqual([{ event: 'tags' }]);
+      expect((await send('POST', '/api/v2/webhooks/calls')).status).toBe(400);
+      expect((await send('DELETE', '/api/v2/webhooks/test')).status).toBe(400);
+
       // ---- every guarded operation without a usable token, and with a token short of its scope ----
       for (const [template, item] of Object.entries(doc.paths as Json)) {
         for (const [method, op] of Object.entries(item as Json)) {
           if (!op.security) continue;
-          const path = template.replace('{id}', String(ids.call)).replace('{tag_id}', String(ids.important));
+          const path = template.replace('{id}', String(ids.call)).replace('{tag_id}', String(ids.important)).replace('{event}', 'tags');
           const json = op.requestBody ? {} : undefined;
           for (const bearer of [null, 'not-a-token']) {
             const r = await send(method.toUpperCase(), path, { token: bearer, json });

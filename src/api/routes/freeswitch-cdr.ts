@@ -60,7 +60,8 @@ export function registerFreeswitchCdr(app: FastifyInstance, store: Store, option
       if (skipped) return sendData(request, reply, { skipped });
       const record = recordFromFreeswitchCdr(cdr, options);
       if (typeof record === 'string') throw new ApiError('INVALID_BODY', record);
-      const [result] = await importRecords(store, request.auth!.accountId, [record]);
+      // A CDR is posted as its call ends: the call's end webhook goes out with it (a repeat post creates nothing, so sends nothing).
+      const [result] = await importRecords(store, request.auth!.accountId, [record], undefined, { notify: true });
       if (!result || 'error' in result) throw new ApiError('INVALID_BODY', result && 'error' in result ? result.error : 'The record could not be read');
       return sendData(request, reply, { pbx_id: result.pbxId, id: result.id, outcome: result.outcome });
     },

@@ -5,7 +5,7 @@ import { importRecords } from '../../ingest/ingest.js';
 import type { Store } from '../../store/store.js';
 import { sendData } from '../envelope.js';
 import { requireScope } from '../plugins/auth.js';
-import { ImportBody, ImportResult } from '../schemas/ingest.js';
+import { ImportBody, ImportQuery, ImportResult } from '../schemas/ingest.js';
 import { Data, GUARDED, WITH_BODY, errors, needs } from '../schemas/responses.js';
 
 /**
@@ -14,7 +14,7 @@ import { Data, GUARDED, WITH_BODY, errors, needs } from '../schemas/responses.js
  * answered for; a refused one does not stop the others.
  */
 export function registerImportCalls(app: FastifyInstance, store: Store): void {
-  app.post<{ Body: unknown[] | { calls: unknown[] } }>(
+  app.post<{ Body: unknown[] | { calls: unknown[] }; Querystring: { emit_webhooks?: boolean } }>(
     '/api/v2/calls/import',
     {
       preValidation: requireScope(store, 'calls.write'),
@@ -25,8 +25,10 @@ export function registerImportCalls(app: FastifyInstance, store: Store): void {
         description:
           'Creates or updates up to 1,000 calls by pbx_id in one transaction. Direction, phones and employees follow from ' +
           'the account\'s numbers and extensions when the record does not give them. Answers 200 with the outcome of each ' +
-          'record; a batch of which no record could be taken is a 400 that names each problem.',
+          'record; a batch of which no record could be taken is a 400 that names each problem. History sends no webhooks ' +
+          'unless `emit_webhooks=true`: then each new call queues its end event (and a voicemail its voicemail event).',
         ...needs('calls.write'),
+        querystring: ImportQuery,
         body: ImportBody,
         response: { 200: Data(ImportResult, 'Each record\'s outcome'), ...errors(...WITH_BODY, ...GUARDED) },
       },
@@ -39,7 +41,7 @@ export function registerImportCalls(app: FastifyInstance, store: Store): void {
         const pbxId = (item as { pbx_id?: unknown })?.pbx_id;
         return { error: record, pbxId: typeof pbxId === 'string' ? pbxId : null };
       });
-      const results = await importRecords(store, request.auth!.accountId, records);
+      const results = await importRecords(store, request.auth!.accountId, records, undefined, { notify: request.query.emit_webhooks === true });
       if (results.every((r) => 'error' in r)) {
         throw new ApiError('INVALID_BODY', results.map((r, i) => `calls[${i}]: ${'error' in r ? r.error : ''}`));
       }

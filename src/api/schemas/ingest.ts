@@ -52,6 +52,15 @@ export const EventsAccepted = Type.Object(
   { additionalProperties: false },
 );
 
+export const ImportQuery = Type.Object(
+  {
+    emit_webhooks: Type.Optional(
+      Type.Boolean({ description: 'Queue the end webhook of each call this import creates. Off by default: history is not news.' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const ImportBody = Type.Union(
   [
     Type.Array(AnyItem, { minItems: 1, maxItems: MAX_BATCH }),

@@ -3,12 +3,14 @@ import type { Engine } from '../engine.js';
 import * as initial from './001-initial.js';
 import * as directory from './002-directory.js';
 import * as ingest from './003-ingest.js';
+import * as webhooks from './004-webhooks.js';
 
 /** Numbered migrations, applied in order; never edit one that has shipped. */
 const migrations: Record<string, { up(db: Kysely<any>, engine: Engine): Promise<void> }> = {
   '001-initial': initial,
   '002-directory': directory,
   '003-ingest': ingest,
+  '004-webhooks': webhooks,
 };
 
 export function migrationProvider(engine: Engine): MigrationProvider {
