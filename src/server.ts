@@ -8,6 +8,7 @@ import { buildApp } from './api/app.js';
 import type { Config } from './config.js';
 import { parseDatabaseUrl, type Engine } from './store/engine.js';
 import { Store } from './store/store.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
 
 export interface ServerOptions {
   config: Config;
@@ -54,8 +55,30 @@ export async function runServer({ config, prepare }: ServerOptions): Promise<voi
 
   const app = buildApp({ store, config, metrics: { route: metricsOnApiPort(config) } });
   const metricsServer = await serveMetricsPort(config, () => app.metrics.registry.metrics());
-  stopOnSignals(app, store, config, ['SIGTERM', 'SIGINT'], metricsServer);
+  const dispatcher = startDispatcher(app, store, config);
+  stopOnSignals(app, store, config, ['SIGTERM', 'SIGINT'], metricsServer, dispatcher);
   announce(store.engine, await listen(app, config), banner);
+}
+
+/**
+ * Every serving process delivers webhooks from the outbox, unless told not to
+ * (SIPSIM_WEBHOOKS=off, for processes that should only answer requests). The
+ * processes share the work through the store's claims.
+ */
+function startDispatcher(app: FastifyInstance, store: Store, config: Config): WebhookDispatcher | null {
+  if (!config.webhooks.deliver) return null;
+  const w = config.webhooks;
+  const dispatcher = new WebhookDispatcher(store.webhooks, {
+    timeoutMs: w.timeoutMs,
+    retryWindowMs: w.retryWindowSeconds * 1000,
+    retryBaseMs: w.retryBaseMs,
+    retryMaxMs: w.retryMaxMs,
+    concurrency: w.concurrency,
+    log: app.log,
+    registry: app.metrics.registry,
+  });
+  dispatcher.start();
+  return dispatcher;
 }
 
 const metricsOnApiPort = (config: Config) => config.metrics && config.metricsPort === null;
@@ -81,6 +104,7 @@ function stopOnSignals(
   config: Config,
   signals: NodeJS.Signals[],
   metricsServer: Server | null,
+  dispatcher: WebhookDispatcher | null,
 ): void {
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
@@ -99,6 +123,8 @@ function stopOnSignals(
     try {
       metricsServer?.close();
       await app.close();
+      // Sends in flight finish (each within the webhook timeout) and are recorded before the store closes.
+      await dispatcher?.stop();
       await store.close();
     } catch (error) {
       app.log.error({ err: error }, 'shutdown failed');
@@ -199,7 +225,7 @@ async function runWorker(config: Config): Promise<void> {
   // Ctrl-C in a terminal signals every process in the group; the primary passes
   // it on as one SIGTERM, so that a worker does not take it for a second signal.
   process.on('SIGINT', () => {});
-  stopOnSignals(app, store, config, ['SIGTERM'], null);
+  stopOnSignals(app, store, config, ['SIGTERM'], null, startDispatcher(app, store, config));
   toPrimary({ type: 'sipsim:listening', url: await listen(app, config) });
 }
 

@@ -46,12 +46,15 @@ export interface WebhookDelivery {
 export interface ClaimedDelivery extends WebhookDelivery {
   url: string | null;
   secret: string | null;
+  /** When the claim runs out; it also marks the claim as this worker's when the attempt is recorded. */
+  leaseUntil: number;
 }
 
 export type AttemptOutcome =
   | { result: 'delivered'; status: number }
   | { result: 'retry'; status: number | null; error: string; nextAttemptAt: number }
-  | { result: 'failed'; status: number | null; error: string };
+  | { result: 'failed'; status: number | null; error: string }
+  | { result: 'release' };
 
 /** A signing secret: 32 random bytes, prefixed so that it is recognisable in a config file. */
 export const newWebhookSecret = (): string => `whsec_${randomBytes(32).toString('base64url')}`;
@@ -321,25 +324,42 @@ export class WebhookStore {
         .where('account_id', 'in', accounts)
         .execute();
       const byAccount = new Map(settings.map((s) => [Number(s.account_id), s]));
-      return deliveries.map((d) => ({ ...d, url: byAccount.get(d.accountId)?.url ?? null, secret: byAccount.get(d.accountId)?.secret ?? null }));
+      return deliveries.map((d) => ({
+        ...d,
+        url: byAccount.get(d.accountId)?.url ?? null,
+        secret: byAccount.get(d.accountId)?.secret ?? null,
+        leaseUntil,
+      }));
     });
   }
 
-  /** Records how an attempt went. A delivery redelivered or finished meanwhile is left as it is. */
-  async finishAttempt(accountId: number, id: number, outcome: AttemptOutcome, now: number): Promise<void> {
-    await this.guard(async () => {
+  /**
+   * Records how an attempt went, if the claim is still this worker's: a
+   * delivery whose lease ran out and that another worker claimed since is
+   * theirs to record. Returns whether it was recorded.
+   */
+  async finishAttempt(claim: Pick<ClaimedDelivery, 'accountId' | 'id' | 'leaseUntil'>, outcome: AttemptOutcome, now: number): Promise<boolean> {
+    return this.guard(async () => {
       const base = this.db
         .updateTable('webhook_deliveries')
-        .where('account_id', '=', accountId)
-        .where('id', '=', id)
-        .where('status', '=', 'pending');
+        .where('account_id', '=', claim.accountId)
+        .where('id', '=', claim.id)
+        .where('status', '=', 'pending')
+        .where('next_attempt_at', '=', claim.leaseUntil);
+      let result;
       if (outcome.result === 'delivered') {
-        await base.set({ status: 'delivered', delivered_at: now, last_status: outcome.status, last_error: null }).execute();
+        result = await base.set({ status: 'delivered', delivered_at: now, last_status: outcome.status, last_error: null }).executeTakeFirst();
       } else if (outcome.result === 'retry') {
-        await base.set({ next_attempt_at: outcome.nextAttemptAt, last_status: outcome.status, last_error: outcome.error.slice(0, MAX_ERROR) }).execute();
+        result = await base
+          .set({ next_attempt_at: outcome.nextAttemptAt, last_status: outcome.status, last_error: outcome.error.slice(0, MAX_ERROR) })
+          .executeTakeFirst();
+      } else if (outcome.result === 'release') {
+        // Not attempted: the claim is handed back, and the attempt it counted with it.
+        result = await base.set((eb) => ({ next_attempt_at: now, attempts: eb('attempts', '-', 1) })).executeTakeFirst();
       } else {
-        await base.set({ status: 'failed', last_status: outcome.status, last_error: outcome.error.slice(0, MAX_ERROR) }).execute();
+        result = await base.set({ status: 'failed', last_status: outcome.status, last_error: outcome.error.slice(0, MAX_ERROR) }).executeTakeFirst();
       }
+      return Number(result.numUpdatedRows) > 0;
     });
   }
 

@@ -1,0 +1,250 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { AttemptOutcome, ClaimedDelivery, WebhookStore } from '../store/webhook-store.js';
+import { VERSION } from '../version.js';
+import { signWebhook } from './signature.js';
+
+export interface DispatcherOptions {
+  /** How long a receiver has to answer, in ms (SIPSIM allows 2 s). */
+  timeoutMs: number;
+  /** How long a delivery is retried before it is kept as failed, in ms. */
+  retryWindowMs: number;
+  /** The first retry's delay; each further one doubles it, up to `retryMaxMs`. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** Deliveries in flight at once from this process. */
+  concurrency: number;
+  /** How often to look for due deliveries when nothing wakes the dispatcher. */
+  pollMs?: number;
+  log?: { warn(obj: object, msg: string): void; info?(obj: object, msg: string): void };
+  /** Where to count deliveries for /metrics. */
+  registry?: Registry;
+}
+
+export interface AttemptResult {
+  ok: boolean;
+  status: number | null;
+  error: string | null;
+}
+
+const ERROR_BODY_SNIPPET = 200;
+
+/**
+ * Sends one webhook: a JSON POST signed over "{timestamp}.{body}", answered
+ * within the timeout. Any 2xx is a delivery; redirects are not followed (the
+ * URL is the operator's to fix), and everything else is an error to retry.
+ */
+export async function postWebhook(
+  url: string,
+  secret: string,
+  delivery: { id: number; event: string; body: string },
+  timeoutMs: number,
+): Promise<AttemptResult> {
+  const timestamp = Math.floor(Date.now() / 1000);
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      redirect: 'manual',
+      signal,
+      headers: {
+        'Content-Type': 'application/json',
+        'User-Agent': `sipsim-webhooks/${VERSION}`,
+        'X-Webhook-Timestamp': String(timestamp),
+        'X-Webhook-Signature': signWebhook(secret, timestamp, delivery.body),
+        'X-Webhook-Event': delivery.event,
+        // The same on every attempt of one delivery: a second key to deduplicate on.
+        'X-Webhook-Id': String(delivery.id),
+      },
+      body: delivery.body,
+    });
+    if (response.status >= 200 && response.status < 300) {
+      await response.body?.cancel().catch(() => {});
+      return { ok: true, status: response.status, error: null };
+    }
+    let snippet = '';
+    try {
+      snippet = (await response.text()).replace(/\s+/g, ' ').trim().slice(0, ERROR_BODY_SNIPPET);
+    } catch {
+      // the body timed out or broke off: the status says enough
+    }
+    return { ok: false, status: response.status, error: `HTTP ${response.status}${snippet ? `: ${snippet}` : ''}` };
+  } catch (error) {
+    return { ok: false, status: null, error: describeFailure(error, signal, timeoutMs) };
+  }
+}
+
+function describeFailure(error: unknown, signal: AbortSignal, timeoutMs: number): string {
+  if (signal.aborted) return `no answer within ${timeoutMs / 1000} s`;
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  if (cause?.code) return `${cause.code}${cause.message ? `: ${cause.message}` : ''}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Exponential backoff with jitter: attempt n waits base·2^(n-1), capped, times a random 0.5 to 1. */
+export function retryDelay(attempts: number, baseMs: number, maxMs: number, random = Math.random): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempts - 1, 40));
+  return Math.round(ceiling * (0.5 + random() * 0.5));
+}
+
+/**
+ * Delivers what the outbox holds. Each process that serves runs one; they
+ * cooperate through the store, where each claim is a lease: a delivery is
+ * sent by one worker at a time, and picked up again if that worker dies. This
+ * process's own writes wake it at once; others' are found by polling.
+ * Deliveries of one call are sent one after the other, in the order they were
+ * queued, so a receiver sees a call's start before its end unless a retry
+ * intervenes.
+ */
+export class WebhookDispatcher {
+  private running = false;
+  private inFlight = 0;
+  private loopDone: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  private pendingWake = false;
+  private saturated = false;
+  private unsubscribe: (() => void) | null = null;
+  /** The last send of each call, so that the next one waits for it. */
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly idle = new Set<() => void>();
+  private readonly metrics;
+
+  constructor(
+    private readonly store: WebhookStore,
+    private readonly options: DispatcherOptions,
+  ) {
+    const registers = options.registry ? [options.registry] : [];
+    this.metrics = {
+      attempts: new Counter({
+        name: 'sipsim_webhook_attempts_total',
+        help: 'Webhook delivery attempts, by result: delivered, retry (to be tried again) or failed (given up)',
+        labelNames: ['result'],
+        registers,
+      }),
+      delay: new Histogram({
+        name: 'sipsim_webhook_delivery_delay_seconds',
+        help: 'Time from queueing a webhook to its successful delivery',
+        buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600, 3600],
+        registers,
+      }),
+    };
+  }
+
+  /**
+   * How long a claim lasts. A send starts only while its claim has a timeout's
+   * worth left (a delivery queued behind others of its call may wait), so a
+   * lease never runs out under a send in progress; and a worker that died
+   * leaves its deliveries to others after a few seconds.
+   */
+  get leaseMs(): number {
+    return 2 * this.options.timeoutMs + 5_000;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.unsubscribe = this.store.onQueued(() => this.wake());
+    this.loopDone = this.loop();
+  }
+
+  /** Looks for due deliveries now. */
+  wake(): void {
+    this.pendingWake = true;
+    this.wakeUp?.();
+  }
+
+  /** Stops claiming and waits for the sends in flight (each ends within the timeout). */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.unsubscribe?.();
+    this.wakeUp?.();
+    await this.loopDone;
+    await this.settled();
+  }
+
+  /** Resolves once nothing is in flight. */
+  settled(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.add(resolve));
+  }
+
+  private async loop(): Promise<void> {
+    const pollMs = this.options.pollMs ?? 500;
+    let failures = 0;
+    while (this.running) {
+      this.pendingWake = false;
+      const room = this.options.concurrency - this.inFlight;
+      let claimed = 0;
+      if (room > 0) {
+        try {
+          const now = Date.now();
+          const batch = await this.store.claimDue(room, now, now + this.leaseMs);
+          claimed = batch.length;
+          this.saturated = claimed === room;
+          failures = 0;
+          for (const delivery of batch) this.dispatch(delivery);
+        } catch (error) {
+          // The store is away (restarting, network): keep polling, a little slower each time.
+          failures++;
+          this.options.log?.warn({ err: error }, 'webhook dispatcher could not claim deliveries');
+        }
+      }
+      if (claimed > 0 && claimed === room) continue;
+      if (this.pendingWake && room > 0 && failures === 0) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(pollMs * 2 ** failures, 10_000));
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeUp = null;
+    }
+  }
+
+  private dispatch(delivery: ClaimedDelivery): void {
+    this.inFlight++;
+    const key = `${delivery.accountId}:${delivery.pbxId ?? `#${delivery.id}`}`;
+    const previous = this.chains.get(key) ?? Promise.resolve();
+    const done = previous.then(() => this.attempt(delivery)).catch((error) => {
+      this.options.log?.warn({ err: error, delivery: delivery.id }, 'webhook attempt could not be recorded');
+    });
+    this.chains.set(key, done);
+    void done.finally(() => {
+      if (this.chains.get(key) === done) this.chains.delete(key);
+      this.inFlight--;
+      if (this.inFlight === 0) {
+        const waiting = [...this.idle];
+        this.idle.clear();
+        for (const resolve of waiting) resolve();
+      }
+      // The last claim took all it could, so more may be due: there is room for them now.
+      if (this.saturated) this.wake();
+    });
+  }
+
+  private async attempt(delivery: ClaimedDelivery): Promise<void> {
+    if (!this.running || Date.now() + this.options.timeoutMs + 1000 > delivery.leaseUntil) {
+      // Stopping, or waited too long behind its call's other deliveries: hand it back untried.
+      await this.store.finishAttempt(delivery, { result: 'release' }, Date.now());
+      return;
+    }
+    const outcome = await this.send(delivery);
+    const now = Date.now();
+    this.metrics.attempts.inc({ result: outcome.result });
+    if (outcome.result === 'delivered') this.metrics.delay.observe((now - delivery.createdAt) / 1000);
+    await this.store.finishAttempt(delivery, outcome, now);
+  }
+
+  private async send(delivery: ClaimedDelivery): Promise<AttemptOutcome> {
+    if (!delivery.url || !delivery.secret) return { result: 'failed', status: null, error: 'the account has no webhook URL' };
+    const result = await postWebhook(delivery.url, delivery.secret, delivery, this.options.timeoutMs);
+    if (result.ok) return { result: 'delivered', status: result.status! };
+    const error = result.error ?? 'failed';
+    const next = Date.now() + retryDelay(delivery.attempts, this.options.retryBaseMs, this.options.retryMaxMs);
+    if (next > delivery.retryFrom + this.options.retryWindowMs) {
+      return { result: 'failed', status: result.status, error: `gave up after ${delivery.attempts} attempts: ${error}` };
+    }
+    return { result: 'retry', status: result.status, error, nextAttemptAt: next };
+  }
+}
