@@ -27,4 +27,37 @@ export { Tags } from './resources/tags.js';
 export { DEFAULT_RETRY_DELAYS, type RetryDelays } from './retry.js';
 export type { TokenGrant } from './tokens.js';
 export type * from './types.js';
+export {
+  parseWebhookEvent,
+  verifyWebhookSignature,
+  webhookEventName,
+  WebhookVerificationError,
+  WEBHOOK_EVENT_NAMES,
+  type IncomingCallAnswerEvent,
+  type IncomingCallEndChainMemberCallEvent,
+  type IncomingCallEndEvent,
+  type IncomingCallEndStatus,
+  type IncomingCallStartChainMemberCallEvent,
+  type IncomingCallStartEvent,
+  type OutgoingCallAnswerEvent,
+  type OutgoingCallEndEvent,
+  type OutgoingCallEndStatus,
+  type OutgoingCallStartEvent,
+  type RatingCriterionScore,
+  type RatingEvent,
+  type SmsEvent,
+  type SpeechEvent,
+  type SpeechSegment,
+  type SummaryEvent,
+  type TagsEvent,
+  type TestEvent,
+  type VerifyWebhookOptions,
+  type VoicemailEvent,
+  type WebhookBody,
+  type WebhookCallFields,
+  type WebhookEvent,
+  type WebhookEventName,
+  type WebhookHeaders,
+  type WebhookVerificationReason,
+} from './webhooks.js';
 export { Sipsim as default } from './client.js';
