@@ -11,6 +11,7 @@ import { ensureDemoCredentials } from './demo-credentials.js';
 import { registerClientCommands } from './client.js';
 import { registerDirectoryCommands } from './directory.js';
 import { registerImportCommand } from './import.js';
+import { registerWebhookCommands } from './webhooks.js';
 import { VERSION } from '../version.js';
 
 function progressReporter(enabled: boolean) {
@@ -207,6 +208,7 @@ clients
 registerDirectoryCommands(program);
 registerClientCommands(program);
 registerImportCommand(program);
+registerWebhookCommands(program);
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`sipsim: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -413,6 +413,21 @@ export class WebhookStore {
     });
   }
 
+  /** The account's deliveries by status. */
+  async countByStatus(accountId: number): Promise<Record<DeliveryStatus, number>> {
+    return this.guard(async () => {
+      const rows = await this.db
+        .selectFrom('webhook_deliveries')
+        .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('account_id', '=', accountId)
+        .groupBy('status')
+        .execute();
+      const counts: Record<DeliveryStatus, number> = { pending: 0, delivered: 0, failed: 0 };
+      for (const r of rows) counts[r.status as DeliveryStatus] = Number(r.n);
+      return counts;
+    });
+  }
+
   /** How many deliveries wait, across every account: for metrics and benchmarks. */
   async pendingCount(): Promise<number> {
     return this.guard(async () => {

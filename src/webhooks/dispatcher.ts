@@ -36,7 +36,8 @@ const ERROR_BODY_SNIPPET = 200;
 export async function postWebhook(
   url: string,
   secret: string,
-  delivery: { id: number; event: string; body: string },
+  /** Without an id (the `test` event sent by hand) there is no X-Webhook-Id. */
+  delivery: { id?: number; event: string; body: string },
   timeoutMs: number,
 ): Promise<AttemptResult> {
   const timestamp = Math.floor(Date.now() / 1000);
@@ -53,7 +54,7 @@ export async function postWebhook(
         'X-Webhook-Signature': signWebhook(secret, timestamp, delivery.body),
         'X-Webhook-Event': delivery.event,
         // The same on every attempt of one delivery: a second key to deduplicate on.
-        'X-Webhook-Id': String(delivery.id),
+        ...(delivery.id === undefined ? {} : { 'X-Webhook-Id': String(delivery.id) }),
       },
       body: delivery.body,
     });
@@ -77,6 +78,8 @@ function describeFailure(error: unknown, signal: AbortSignal, timeoutMs: number)
   if (signal.aborted) return `no answer within ${timeoutMs / 1000} s`;
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   if (cause?.code) return `${cause.code}${cause.message ? `: ${cause.message}` : ''}`;
+  // fetch refuses some ports outright ("bad port"), with no code.
+  if (cause?.message) return cause.message;
   return error instanceof Error ? error.message : String(error);
 }
 

@@ -76,7 +76,8 @@ export function messageOfPbxEvent(e: PbxEvent): WebhookMessage {
     const direction = e.event === 'incoming_call_end' ? 'incoming' : 'outgoing';
     payload.duration = e.duration ?? 0;
     payload.audio_path = e.audio_path ?? null;
-    payload.status = e.status && !e.sip_code ? e.status : endStatusWord(direction, sipStatusFromCode(code));
+    // Whatever words the PBX used, receivers get SIPSIM's documented ones.
+    payload.status = endStatusWord(direction, sipStatusFromCode(code));
   } else if (e.event === 'voicemail') {
     payload.duration = e.duration ?? 0;
     payload.audio_path = e.audio_path ?? null;
