@@ -221,8 +221,10 @@ export class WebhookDispatcher {
         this.idle.clear();
         for (const resolve of waiting) resolve();
       }
-      // The last claim took all it could, so more may be due: there is room for them now.
-      if (this.saturated) this.wake();
+      // The last claim took all it could, so more may be due. Claiming again once
+      // half the room is free, rather than at every free slot, keeps a backlog's
+      // claims to a few per batch instead of one per delivery.
+      if (this.saturated && this.inFlight <= this.options.concurrency / 2) this.wake();
     });
   }
 

@@ -41,7 +41,7 @@ export async function up(db: Kysely<any>, engine: Engine): Promise<void> {
     // The one index that does not start with account_id: workers claim what is
     // due across every account. It holds only the pending rows, so it stays small
     // however long the history of deliveries grows.
-    `CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending'`,
+    `CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, id) WHERE status = 'pending'`,
     ...(pg ? [] : [`CREATE INDEX webhook_deliveries_by_account ON webhook_deliveries (account_id, id)`]),
   ];
   for (const statement of statements) await sql.raw(statement).execute(db);
