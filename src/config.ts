@@ -35,6 +35,36 @@ export interface Config {
    */
   readonly recordingBaseUrl: string | null;
   readonly webhooks: WebhookConfig;
+  readonly clickToCall: ClickToCallConfig;
+}
+
+/**
+ * POST /api/v2/calls. `sip` places real calls through a SIP proxy; `simulate`
+ * runs calls through their states on timers (the sandbox's default); `off`
+ * answers 503.
+ */
+export interface ClickToCallConfig {
+  readonly mode: 'sip' | 'simulate' | 'off';
+  /** Calls in progress each account may have at once. */
+  readonly maxActivePerAccount: number;
+  readonly sip: SipConfig | null;
+}
+
+export interface SipConfig {
+  readonly listenHost: string;
+  readonly listenPort: number;
+  /** The address put in Via and Contact, when the listen address is not the one peers reach. */
+  readonly publicHost: string | null;
+  /** Where every INVITE goes: sip:host[:port]. */
+  readonly proxy: string;
+  /** The registrar's domain: phones are rung at sip:EXTENSION@DOMAIN, numbers dialled at sip:NUMBER@DOMAIN. */
+  readonly domain: string;
+  readonly username: string | null;
+  readonly password: string | null;
+  readonly phoneRingTimeoutSeconds: number;
+  readonly targetRingTimeoutSeconds: number;
+  /** Dial 33612345678 rather than +33612345678, for proxies and trunks that want digits. */
+  readonly stripPlus: boolean;
 }
 
 export interface WebhookConfig {
@@ -93,6 +123,8 @@ export interface ConfigOverrides {
   logLevel?: string;
   workers?: number | string;
   migrate?: boolean;
+  /** `serve --demo`: a sandbox, where click-to-call is simulated unless configured. */
+  demo?: boolean;
 }
 
 function integer(name: string, value: string | number, min: number, max: number): number {
@@ -164,6 +196,44 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     migrateOnStart: overrides.migrate ?? onOff('SIPSIM_MIGRATE_ON_START', env.SIPSIM_MIGRATE_ON_START ?? 'on'),
     recordingBaseUrl: baseUrl('SIPSIM_RECORDING_BASE_URL', env.SIPSIM_RECORDING_BASE_URL),
     webhooks: loadWebhookConfig(env),
+    clickToCall: loadClickToCallConfig(env, overrides.demo === true, workerCount(overrides.workers ?? env.SIPSIM_WORKERS ?? 1)),
+  });
+}
+
+function loadClickToCallConfig(env: NodeJS.ProcessEnv, demo: boolean, workers: number): ClickToCallConfig {
+  const proxy = env.SIPSIM_SIP_PROXY?.trim() || null;
+  const asked = env.SIPSIM_CLICK_TO_CALL ?? (proxy ? 'sip' : null);
+  // Calls in progress live in the process that placed them (it holds their SIP
+  // dialogs), so click-to-call runs in a single process. The sandbox's
+  // simulation simply stays off under several workers.
+  const mode = asked ?? (demo && workers === 1 ? 'simulate' : 'off');
+  if (mode !== 'sip' && mode !== 'simulate' && mode !== 'off') throw new Error(`SIPSIM_CLICK_TO_CALL must be sip, simulate or off, got '${mode}'`);
+  if (mode !== 'off' && workers > 1) {
+    throw new Error('click-to-call keeps its calls in the process that placed them: serve it with --workers 1, or set SIPSIM_CLICK_TO_CALL=off');
+  }
+  const maxActivePerAccount = integer('SIPSIM_CLICK_TO_CALL_LIMIT', env.SIPSIM_CLICK_TO_CALL_LIMIT ?? 10, 1, 10000);
+  if (mode !== 'sip') return Object.freeze({ mode, maxActivePerAccount, sip: null });
+  if (!proxy) throw new Error('SIPSIM_CLICK_TO_CALL=sip needs SIPSIM_SIP_PROXY, the SIP proxy to send calls through (sip:host:port)');
+  const proxyHost = /^sips?:(?:[^@;]+@)?(\[[^\]]+\]|[^:;>]+)/i.exec(proxy)?.[1];
+  if (!proxyHost) throw new Error(`SIPSIM_SIP_PROXY must be a SIP URI such as sip:pbx.internal:5060, got '${proxy}'`);
+  const listen = env.SIPSIM_SIP_LISTEN?.trim() || '0.0.0.0:5060';
+  const listenMatch = /^(.+):(\d+)$/.exec(listen);
+  if (!listenMatch) throw new Error(`SIPSIM_SIP_LISTEN must be host:port, got '${listen}'`);
+  return Object.freeze({
+    mode,
+    maxActivePerAccount,
+    sip: Object.freeze({
+      listenHost: listenMatch[1]!.replace(/^\[|\]$/g, ''),
+      listenPort: integer('SIPSIM_SIP_LISTEN port', listenMatch[2]!, 0, 65535),
+      publicHost: env.SIPSIM_SIP_PUBLIC_HOST?.trim() || null,
+      proxy,
+      domain: env.SIPSIM_SIP_DOMAIN?.trim() || proxyHost,
+      username: env.SIPSIM_SIP_USERNAME || null,
+      password: env.SIPSIM_SIP_PASSWORD || null,
+      phoneRingTimeoutSeconds: integer('SIPSIM_SIP_PHONE_RING_TIMEOUT', env.SIPSIM_SIP_PHONE_RING_TIMEOUT ?? 30, 1, 600),
+      targetRingTimeoutSeconds: integer('SIPSIM_SIP_TARGET_RING_TIMEOUT', env.SIPSIM_SIP_TARGET_RING_TIMEOUT ?? 60, 1, 600),
+      stripPlus: onOff('SIPSIM_SIP_STRIP_PLUS', env.SIPSIM_SIP_STRIP_PLUS ?? 'off'),
+    }),
   });
 }
 

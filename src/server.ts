@@ -9,6 +9,9 @@ import type { Config } from './config.js';
 import { parseDatabaseUrl, type Engine } from './store/engine.js';
 import { Store } from './store/store.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
+import { ClickToCallService, type CallController } from './click-to-call/service.js';
+import { SimulatedController, simulatedPhoneUri } from './click-to-call/simulated.js';
+import { phoneUriAt, startSipController } from './click-to-call/sip-controller.js';
 
 export interface ServerOptions {
   config: Config;
@@ -53,11 +56,49 @@ export async function runServer({ config, prepare }: ServerOptions): Promise<voi
     return runPrimary(config, store.engine, banner);
   }
 
-  const app = buildApp({ store, config, metrics: { route: metricsOnApiPort(config) } });
+  let clickToCall: ClickToCallService | null;
+  try {
+    clickToCall = await startClickToCall(store, config);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const app = buildApp({ store, config, metrics: { route: metricsOnApiPort(config) }, clickToCall });
+  clickToCall?.useLog(app.log);
   const metricsServer = await serveMetricsPort(config, () => app.metrics.registry.metrics());
   const dispatcher = startDispatcher(app, store, config);
-  stopOnSignals(app, store, config, ['SIGTERM', 'SIGINT'], metricsServer, dispatcher);
+  stopOnSignals(app, store, config, ['SIGTERM', 'SIGINT'], metricsServer, dispatcher, clickToCall);
   announce(store.engine, await listen(app, config), banner);
+  if (clickToCall) process.stdout.write(`Click-to-call: ${clickToCall.description}\n`);
+}
+
+/** The click-to-call service the config asks for, having ended calls a previous process left in progress. */
+async function startClickToCall(store: Store, config: Config): Promise<ClickToCallService | null> {
+  const c = config.clickToCall;
+  if (c.mode === 'off') return null;
+  let controller: CallController;
+  let domain = '';
+  if (c.mode === 'simulate') controller = new SimulatedController();
+  else {
+    const sip = c.sip!;
+    domain = sip.domain;
+    controller = await startSipController({
+      listenHost: sip.listenHost,
+      listenPort: sip.listenPort,
+      ...(sip.publicHost ? { publicHost: sip.publicHost } : {}),
+      outboundProxy: sip.proxy,
+      domain: sip.domain,
+      ...(sip.username && sip.password ? { credentials: { username: sip.username, password: sip.password } } : {}),
+      phoneRingTimeoutMs: sip.phoneRingTimeoutSeconds * 1000,
+      targetRingTimeoutMs: sip.targetRingTimeoutSeconds * 1000,
+      stripPlus: sip.stripPlus,
+    });
+  }
+  // A simulated call rings nothing, so any phone will do; over SIP a phone is rung at its extension.
+  const phoneUri = c.mode === 'simulate' ? simulatedPhoneUri : phoneUriAt(domain);
+  const service = new ClickToCallService(store, controller, { maxActivePerAccount: c.maxActivePerAccount, phoneUri });
+  await service.recover();
+  return service;
 }
 
 /**
@@ -105,6 +146,7 @@ function stopOnSignals(
   signals: NodeJS.Signals[],
   metricsServer: Server | null,
   dispatcher: WebhookDispatcher | null,
+  clickToCall: ClickToCallService | null = null,
 ): void {
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
@@ -123,6 +165,8 @@ function stopOnSignals(
     try {
       metricsServer?.close();
       await app.close();
+      // Calls in progress are hung up and recorded as they ended.
+      await clickToCall?.close();
       // Sends in flight finish (each within the webhook timeout) and are recorded before the store closes.
       await dispatcher?.stop();
       await store.close();

@@ -21,6 +21,8 @@ import { registerPbxEvents } from './routes/pbx-events.js';
 import { registerCallTags } from './routes/call-tags.js';
 import { registerEmployees } from './routes/employees.js';
 import { registerWebhooks } from './routes/webhooks.js';
+import { registerClickToCall } from './routes/click-to-call.js';
+import type { ClickToCallService } from '../click-to-call/service.js';
 import { registerPhones } from './routes/phones.js';
 import { registerTags } from './routes/tags.js';
 import { validatorCompiler } from './validation.js';
@@ -33,6 +35,8 @@ export interface AppOptions {
   /** Where log lines go instead of stdout (tests read them). */
   logStream?: { write(line: string): void };
   metrics?: MetricsOptions;
+  /** Click-to-call; without it POST /api/v2/calls answers 503. */
+  clickToCall?: ClickToCallService | null;
 }
 
 const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -56,7 +60,7 @@ function hasNul(value: unknown): boolean {
 const nulError = () => new ApiError('INVALID_BODY', 'Text in the request body must not contain NUL characters (\\u0000)');
 
 /** Builds the API without listening, so that tests can inject requests. */
-export function buildApp({ store, config, logStream, metrics }: AppOptions): FastifyInstance {
+export function buildApp({ store, config, logStream, metrics, clickToCall }: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel, redact: LOG_REDACT, stream: logStream },
     // One line per request is logged in onResponse below, instead of Fastify's two.
@@ -140,6 +144,7 @@ export function buildApp({ store, config, logStream, metrics }: AppOptions): Fas
     registerPhones(api, store);
     registerEmployees(api, store);
     registerWebhooks(api, store);
+    registerClickToCall(api, store, clickToCall ?? null);
   });
   return app;
 }

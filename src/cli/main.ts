@@ -51,6 +51,7 @@ program
       workers: opts.workers,
       // Commander sets migrate to true unless --no-migrate is given.
       migrate: opts.migrate === false ? false : undefined,
+      demo: opts.demo === true,
     });
     // The server's modules (HTTP, metrics, Redis) load only for this command, so
     // that the directory and admin commands start quickly.

@@ -31,6 +31,10 @@ export const errorRegistry = {
   INTERNAL: { status: 500, message: () => 'Internal server error' },
   STORE_UNAVAILABLE: { status: 503, message: () => 'The data store is unavailable, retry later' },
   SHUTTING_DOWN: { status: 503, message: () => 'This server is shutting down' },
+  CLICK_TO_CALL_OFF: {
+    status: 503,
+    message: () => 'Click-to-call is off on this server: set SIPSIM_SIP_PROXY (and SIPSIM_SIP_DOMAIN) to place calls through your SIP proxy',
+  },
 } as const satisfies Record<string, { status: number; message: (arg: string) => string }>;
 
 export type ErrorCode = keyof typeof errorRegistry;

@@ -135,6 +135,25 @@ export interface Database {
     last_status: number | null;
     last_error: string | null;
   };
+  /** Calls started through the API, while they last and after. Times are Unix milliseconds. */
+  click_calls: {
+    account_id: number;
+    /** The id the call's record gets in `calls` when it ends. */
+    id: number;
+    phone_id: number;
+    employee_id: number | null;
+    caller_number: string;
+    target_number: string;
+    status: string;
+    failure: string | null;
+    sip_code: number | null;
+    ended_by: string | null;
+    started_at: number;
+    phone_answered_at: number | null;
+    answered_at: number | null;
+    ended_at: number | null;
+    updated_at: number;
+  };
   server_settings: {
     key: string;
     value: string;

@@ -35,6 +35,7 @@ import { migrationProvider } from './migrations/index.js';
 import type { PhoneRef, ResolvedCall } from '../ingest/resolve.js';
 import type { Database } from './schema.js';
 import { queueWebhooks, subscribedEvents, WebhookStore, type RunQuery } from './webhook-store.js';
+import { ClickCallStore } from './click-call-store.js';
 import { messagesOfFinishedCall, tagsMessage, type WebhookMessage } from '../webhooks/events.js';
 
 export interface Account {
@@ -169,11 +170,14 @@ export class Store {
 
   /** Webhook settings, subscriptions and the outbox. */
   readonly webhooks: WebhookStore;
+  /** Calls started through the API while they last. */
+  readonly clickCalls: ClickCallStore;
 
   private constructor(conn: Connection) {
     this.conn = conn;
     this.engine = conn.engine;
     this.webhooks = new WebhookStore(conn.db, conn.engine, (operation) => this.run(operation));
+    this.clickCalls = new ClickCallStore(conn.db, conn.engine, (operation) => this.run(operation), () => this.webhooks.announce());
   }
 
   /** Runs a built query inside a Kysely transaction: how webhooks are queued with the change that causes them. */

@@ -138,6 +138,9 @@ describe.each(ENGINES)('isolation between accounts on %s', (engine) => {
           status: 202,
         },
       ],
+      // Click-to-call: the other account's phone cannot ring, its call cannot be hung up.
+      'POST /api/v2/calls': [{ url: '/api/v2/calls', body: { phone_id: victim.phone, number: '+33612345678' }, status: 404, error: 'Phone not found' }],
+      'DELETE /api/v2/calls/:id': [{ url: `/api/v2/calls/${victim.call}`, status: 404, error: 'Call not found' }],
       // Webhook settings are the account's own: the intruder has no URL, whatever the victim set.
       'GET /api/v2/webhooks/available': [{ url: '/api/v2/webhooks/available', status: 200 }],
       'GET /api/v2/webhooks': [{ url: '/api/v2/webhooks', status: 200, data: [] }],

@@ -1,3 +1,5 @@
+import { ClickToCallService } from '../../src/click-to-call/service.js';
+import { SimulatedController, simulatedPhoneUri } from '../../src/click-to-call/simulated.js';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import formats from 'ajv-formats';
@@ -37,7 +39,12 @@ interface Server {
 
 async function startServer(engine: EngineName, config: Parameters<typeof buildApp>[0]['config'] = TEST_CONFIG): Promise<Server> {
   const { store, close } = await openTestStore(engine);
-  const app = buildApp({ store, config });
+  // Click-to-call on timers: each step a few tens of milliseconds apart.
+  const clickToCall = new ClickToCallService(store, new SimulatedController({ phoneAnswerMs: 30, targetRingMs: 30, talkMs: 60, targetRingTimeoutMs: 60 }), {
+    maxActivePerAccount: 50,
+    phoneUri: simulatedPhoneUri,
+  });
+  const app = buildApp({ store, config, clickToCall });
   const routes: string[] = [];
   const serialized: string[] = [];
   app.addHook('onRoute', (route) => {
@@ -57,6 +64,7 @@ async function startServer(engine: EngineName, config: Parameters<typeof buildAp
     serialized,
     async close() {
       await app.close();
+      await clickToCall.close();
       await close();
     },
   };
@@ -163,7 +171,7 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
     let credentials: { clientId: string; clientSecret: string };
     let token: string;
     let outOfScope: string;
-    const ids = { account: 0, call: 0, unanswered: 0, important: 0, followUp: 0, spare: 0, alice: 0, bob: 0, desk: 0 };
+    const ids = { account: 0, sparePhone: 0, call: 0, unanswered: 0, important: 0, followUp: 0, spare: 0, alice: 0, bob: 0, desk: 0 };
     const window = 'start_time=2024-01-01T00:00:00Z&end_time=2024-01-31T23:59:59Z';
 
     /** A request to the real server, checked against the document. */
@@ -192,7 +200,7 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
       ids.alice = (await store.createEmployee(account.id, { name: 'Alice Martin', email: 'alice@acme.example' })).id;
       ids.bob = (await store.createEmployee(account.id, { name: 'Bob Durand' })).id;
       ids.desk = (await store.createPhone(account.id, { number: '+33198765432', name: 'Desk', internalNumber: 101, employeeId: ids.alice })).id;
-      await store.createPhone(account.id, { number: '+33198765433', name: 'Spare', status: 'inactive' });
+      ids.sparePhone = (await store.createPhone(account.id, { number: '+33198765433', name: 'Spare', status: 'inactive' })).id;
       ids.important = (await store.createTag(account.id, { name: 'Important', color: '#FF0000', description: 'High priority' })).id;
       ids.followUp = (await store.createTag(account.id, { name: 'Follow-up' })).id;
       ids.spare = (await store.createTag(account.id, { name: 'Spare' })).id;
@@ -432,6 +440,20 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
       expect((await send('POST', '/api/v2/pbx/freeswitch/cdr', { json: cdr })).status).toBe(200);
       expect((await send('POST', '/api/v2/pbx/freeswitch/cdr', { body: `cdr=${encodeURIComponent(JSON.stringify(cdr))}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } })).status).toBe(200);
       expect((await send('POST', '/api/v2/pbx/freeswitch/cdr', { json: { variables: {} } })).status).toBe(400);
+
+      // ---- click-to-call ----
+      const placed = await send('POST', '/api/v2/calls', { json: { phone_id: ids.desk, number: '+33612345678' } });
+      expect(placed.status).toBe(201);
+      const clickId = placed.body.data.id as number;
+      expect((await send('GET', `/api/v2/calls/${clickId}`)).body.data.status).toMatch(/^ringing_|^connected$/);
+      expect((await send('DELETE', `/api/v2/calls/${clickId}`)).status).toBe(200);
+      expect((await send('GET', `/api/v2/calls/${clickId}`)).body.data.status).toBe('failed');
+      expect((await send('DELETE', `/api/v2/calls/${clickId}`)).status).toBe(409);
+      expect((await send('DELETE', `/api/v2/calls/${notFound}`)).status).toBe(404);
+      expect((await send('DELETE', '/api/v2/calls/x')).status).toBe(400);
+      expect((await send('POST', '/api/v2/calls', { json: { phone_id: ids.desk, number: '12' } })).status).toBe(400);
+      expect((await send('POST', '/api/v2/calls', { json: { phone_id: notFound, number: '+33612345678' } })).status).toBe(404);
+      expect((await send('POST', '/api/v2/calls', { json: { phone_id: ids.sparePhone, number: '+33612345678' } })).status).toBe(409);
 
       // ---- webhooks ----
       expect((await send('GET', '/api/v2/webhooks/available')).body.data).toHaveLength(14);

@@ -143,6 +143,7 @@ describe('error registry', () => {
       INTERNAL: 500,
       STORE_UNAVAILABLE: 503,
       SHUTTING_DOWN: 503,
+      CLICK_TO_CALL_OFF: 503,
     });
     expect(new ApiError('NOT_FOUND', 'Call').messages).toEqual(['Call not found']);
   });

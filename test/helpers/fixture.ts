@@ -1,3 +1,4 @@
+import type { ClickToCallService } from '../../src/click-to-call/service.js';
 import type { FastifyInstance } from 'fastify';
 import { issueClient } from '../../src/admin.js';
 import { buildApp } from '../../src/api/app.js';
@@ -37,10 +38,14 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-export async function createHarness(engine: EngineName): Promise<ApiHarness> {
+export async function createHarness(
+  engine: EngineName,
+  options: { clickToCall?: (store: Store) => ClickToCallService } = {},
+): Promise<ApiHarness> {
   const { store, close } = await openTestStore(engine);
   const account = await store.createAccount({ name: 'Acme Corporation', email: 'admin@acme.example' });
-  const app = buildApp({ store, config: TEST_CONFIG });
+  const clickToCall = options.clickToCall?.(store) ?? null;
+  const app = buildApp({ store, config: TEST_CONFIG, clickToCall });
   await app.ready();
   return {
     app,
@@ -63,6 +68,7 @@ export async function createHarness(engine: EngineName): Promise<ApiHarness> {
     },
     async close() {
       await app.close();
+      await clickToCall?.close();
       await close();
     },
   };

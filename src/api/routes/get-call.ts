@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../../domain/errors.js';
+import { clickCallResource } from '../../click-to-call/service.js';
 import type { Store } from '../../store/store.js';
 import { sendData } from '../envelope.js';
 import { requireScope } from '../plugins/auth.js';
 import { IdParams } from '../schemas/common.js';
-import { Data, GUARDED, errors, needs } from '../schemas/responses.js';
+import { Data, GUARDED, OneOf, errors, needs } from '../schemas/responses.js';
 
 export function registerGetCall(app: FastifyInstance, store: Store): void {
   app.get<{ Params: { id: number } }>(
@@ -15,12 +16,17 @@ export function registerGetCall(app: FastifyInstance, store: Store): void {
         tags: ['Calls'],
         operationId: 'getCall',
         summary: 'Retrieve a call',
+        description:
+          'A call started with POST /api/v2/calls is followed here from its first ring: as it stands while it lasts, ' +
+          'then as the call record, each time with its click-to-call `status` and `failure`.',
         ...needs('calls.read'),
         params: IdParams('call'),
-        response: { 200: Data('Call', 'The call'), ...errors(400, 404, ...GUARDED) },
+        response: { 200: Data(OneOf('Call', 'ClickToCall'), 'The call'), ...errors(400, 404, ...GUARDED) },
       },
     },
     async (request, reply) => {
+      const clickCall = await store.clickCalls.get(request.auth!.accountId, request.params.id);
+      if (clickCall) return sendData(request, reply, await clickCallResource(store, clickCall));
       const call = await store.getCall(request.auth!.accountId, request.params.id);
       // Another account's call is reported exactly like a missing one.
       if (!call) throw new ApiError('NOT_FOUND', 'Call');

@@ -50,6 +50,28 @@ const Call = Type.Object(
   { ...closed, description: 'A call record' },
 );
 
+export const CLICK_TO_CALL_STATUSES = ['ringing_phone', 'ringing_target', 'connected', 'completed', 'failed'] as const;
+
+/**
+ * A call started with POST /api/v2/calls, as it stands: the call object's
+ * fields known so far, then all of them once it has ended, with its status
+ * and, when it failed, why.
+ */
+const ClickToCall = Type.Object(
+  {
+    ...(Object.fromEntries(Object.entries(Call.properties).map(([name, schema]) => [name, Type.Optional(schema)])) as {
+      [K in keyof typeof Call.properties]: ReturnType<typeof Type.Optional<(typeof Call.properties)[K]>>;
+    }),
+    id: Identifier('Call identifier: the id of its record in /calls once it has ended'),
+    status: Words(
+      CLICK_TO_CALL_STATUSES,
+      "ringing_phone (the employee's phone rings), ringing_target (the employee answered; the number rings), connected, completed or failed",
+    ),
+    failure: OrNull(Type.String(), 'Why the call failed, in words; null otherwise'),
+  },
+  { ...closed, description: 'A click-to-call call as it stands' },
+);
+
 const Tag = Type.Object(
   {
     id: Identifier('Tag identifier'),
@@ -175,6 +197,9 @@ function answer(description: string, schema: TSchema, headers: Record<string, ob
 
 /** A reference to one of COMPONENTS (below). */
 const ref = (name: string) => Type.Unsafe<unknown>({ $ref: name });
+
+/** Either of several resources, by reference. */
+export const OneOf = (...names: ResourceName[]) => Type.Union(names.map(ref));
 
 /** `{status, request_id, timestamp, data}`, data being a resource or a schema of its own. */
 export const Data = (data: ResourceName | TSchema, description: string, status = 200) =>
@@ -331,7 +356,7 @@ export const tokenResponses = {
 
 // ---- components ----
 
-const RESOURCES = { Call, Tag, Phone, Employee, Account, Pagination };
+const RESOURCES = { Call, ClickToCall, Tag, Phone, Employee, Account, Pagination };
 type ResourceName = keyof typeof RESOURCES;
 
 /**

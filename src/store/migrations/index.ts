@@ -4,6 +4,7 @@ import * as initial from './001-initial.js';
 import * as directory from './002-directory.js';
 import * as ingest from './003-ingest.js';
 import * as webhooks from './004-webhooks.js';
+import * as clickToCall from './005-click-to-call.js';
 
 /** Numbered migrations, applied in order; never edit one that has shipped. */
 const migrations: Record<string, { up(db: Kysely<any>, engine: Engine): Promise<void> }> = {
@@ -11,6 +12,7 @@ const migrations: Record<string, { up(db: Kysely<any>, engine: Engine): Promise<
   '002-directory': directory,
   '003-ingest': ingest,
   '004-webhooks': webhooks,
+  '005-click-to-call': clickToCall,
 };
 
 export function migrationProvider(engine: Engine): MigrationProvider {
