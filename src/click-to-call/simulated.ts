@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Phone } from '../domain/directory.js';
-import type { CallSnapshot, ClickToCallRequest, EndedBy } from '../sip/index.js';
+import { ringingSnapshot, type CallSnapshot, type ClickToCallRequest, type EndedBy } from '../sip/index.js';
 import type { CallController, ControlledCall } from './service.js';
 
 export interface SimulationTimings {
@@ -72,24 +72,8 @@ class SimulatedCall implements ControlledCall {
     private readonly timings: SimulationTimings,
     private readonly done: () => void,
   ) {
-    const id = randomUUID();
-    this.snap = {
-      id,
-      status: 'ringing_phone',
-      phoneUri: request.phoneUri,
-      targetUri: `sip:${(request.number ?? '').replace(/^\+/, '')}@simulated.invalid`,
-      number: request.number ?? null,
-      startedAt: Date.now(),
-      phoneAnsweredAt: null,
-      targetAnsweredAt: null,
-      connectedAt: null,
-      endedAt: null,
-      sipCode: null,
-      failure: null,
-      endedBy: null,
-      phoneCallId: id,
-      targetCallId: null,
-    };
+    const number = request.number ?? '';
+    this.snap = ringingSnapshot(randomUUID(), request.phoneUri, `sip:${number.replace(/^\+/, '')}@simulated.invalid`, request.number ?? null);
     this.after(timings.phoneAnswerMs, () => this.phoneAnswered());
   }
 

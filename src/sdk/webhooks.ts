@@ -1,3 +1,4 @@
+import { WEBHOOK_EVENTS } from '../domain/webhook-events.js';
 import { SipsimError } from './errors.js';
 
 /**
@@ -10,24 +11,8 @@ import { SipsimError } from './errors.js';
  * parsed and serialised again may differ by a space and fail.
  */
 
-/** The event names of SIPSIM's webhooks, as `WEBHOOK_EVENTS` on the server, plus `test`. */
-export const WEBHOOK_EVENT_NAMES = [
-  'incoming_call_start',
-  'incoming_call_start_chain_member_call',
-  'incoming_call_end_chain_member_call',
-  'incoming_call_answer',
-  'incoming_call_end',
-  'outgoing_call_start',
-  'outgoing_call_answer',
-  'outgoing_call_end',
-  'voicemail',
-  'tags',
-  'speech',
-  'summary',
-  'sms',
-  'rating',
-  'test',
-] as const;
+/** The event names of SIPSIM's webhooks: the ones an account subscribes to, plus `test`. */
+export const WEBHOOK_EVENT_NAMES = [...WEBHOOK_EVENTS, 'test'] as const;
 export type WebhookEventName = (typeof WEBHOOK_EVENT_NAMES)[number];
 
 // ---- payloads, as SIPSIM documents them ----

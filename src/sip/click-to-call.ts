@@ -174,6 +174,27 @@ const describe = (who: string, response: SipResponse): string => {
   }
 };
 
+/** A call as it starts: the employee's phone rings, nothing else has happened. */
+export function ringingSnapshot(callId: string, phoneUri: string, targetUri: string, number: string | null): CallSnapshot {
+  return {
+    id: callId,
+    status: 'ringing_phone',
+    phoneUri,
+    targetUri,
+    number,
+    startedAt: Date.now(),
+    phoneAnsweredAt: null,
+    targetAnsweredAt: null,
+    connectedAt: null,
+    endedAt: null,
+    sipCode: null,
+    failure: null,
+    endedBy: null,
+    phoneCallId: callId,
+    targetCallId: null,
+  };
+}
+
 /** One click-to-call: two legs, their state, and the call's snapshot. */
 export class ClickToCall {
   readonly id: string;
@@ -219,23 +240,7 @@ export class ClickToCall {
       'phone leg',
     );
     this.id = this.phone.callId;
-    this.snap = {
-      id: this.id,
-      status: 'ringing_phone',
-      phoneUri: settings.phoneUri,
-      targetUri: settings.targetUri,
-      number: settings.number,
-      startedAt: Date.now(),
-      phoneAnsweredAt: null,
-      targetAnsweredAt: null,
-      connectedAt: null,
-      endedAt: null,
-      sipCode: null,
-      failure: null,
-      endedBy: null,
-      phoneCallId: this.phone.callId,
-      targetCallId: null,
-    };
+    this.snap = ringingSnapshot(this.id, settings.phoneUri, settings.targetUri, settings.number);
   }
 
   /** @internal */

@@ -7,6 +7,7 @@ export {
   ClickToCall,
   InvalidNumberError,
   numberToUri,
+  ringingSnapshot,
   type CallSnapshot,
   type CallerId,
   type ClickToCallRequest,

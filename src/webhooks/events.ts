@@ -2,28 +2,10 @@ import type { CallType, SipStatus } from '../domain/call.js';
 import { sipStatusFromCode } from '../domain/call.js';
 import { sipCodeOfOutcome } from '../domain/outcomes.js';
 import { formatDateTime } from '../domain/time.js';
+import { WEBHOOK_EVENTS, type WebhookEventName } from '../domain/webhook-events.js';
 import type { PbxEvent } from '../ingest/events.js';
 
-/** Every event an account can subscribe to, in SIPSIM's order. `test` is sent on request only. */
-export const WEBHOOK_EVENTS = [
-  'incoming_call_start',
-  'incoming_call_start_chain_member_call',
-  'incoming_call_end_chain_member_call',
-  'incoming_call_answer',
-  'incoming_call_end',
-  'outgoing_call_start',
-  'outgoing_call_answer',
-  'outgoing_call_end',
-  'voicemail',
-  'tags',
-  'speech',
-  'summary',
-  'sms',
-  'rating',
-] as const;
-export type WebhookEventName = (typeof WEBHOOK_EVENTS)[number];
-
-export const isWebhookEvent = (name: string): name is WebhookEventName => (WEBHOOK_EVENTS as readonly string[]).includes(name);
+export { WEBHOOK_EVENTS, type WebhookEventName };
 
 /** One webhook to queue: its event, the call it is about, and the exact body to send. */
 export interface WebhookMessage {
