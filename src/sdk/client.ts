@@ -13,6 +13,7 @@ import { Calls } from './resources/calls.js';
 import { Employees } from './resources/employees.js';
 import { Phones } from './resources/phones.js';
 import { Tags } from './resources/tags.js';
+import { Webhooks } from './resources/webhooks.js';
 import { DEFAULT_RETRY_DELAYS, isRetryable, retryDelay, type RetryDelays } from './retry.js';
 import { ClientCredentialsTokens, StaticToken, type TokenGrant, type TokenSource } from './tokens.js';
 import type { Pagination } from './types.js';
@@ -97,6 +98,7 @@ export class Sipsim {
   readonly phones: Phones;
   readonly employees: Employees;
   readonly account: AccountResource;
+  readonly webhooks: Webhooks;
 
   private readonly timeoutMs: number;
   private readonly maxRetries: number;
@@ -134,6 +136,7 @@ export class Sipsim {
     this.phones = new Phones(this);
     this.employees = new Employees(this);
     this.account = new AccountResource(this);
+    this.webhooks = new Webhooks(this);
   }
 
   /** Any request to the server, with the token, retries and errors of the resources. */

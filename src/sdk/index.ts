@@ -24,6 +24,7 @@ export { Calls } from './resources/calls.js';
 export { Employees } from './resources/employees.js';
 export { Phones } from './resources/phones.js';
 export { Tags } from './resources/tags.js';
+export { Webhooks } from './resources/webhooks.js';
 export { DEFAULT_RETRY_DELAYS, type RetryDelays } from './retry.js';
 export type { TokenGrant } from './tokens.js';
 export type * from './types.js';

@@ -1,12 +1,27 @@
 import type { CallResource, CallType, Direction, SipStatus } from '../domain/call.js';
 import type { EmployeeResource, PhoneResource, PhoneStatus, TagResource } from '../domain/directory.js';
+import type { WebhookEventName as SubscribableEvent } from '../domain/webhook-events.js';
 
 /** The shapes the API answers with, field for field as the server builds them. */
 export type Call = CallResource;
 export type Tag = TagResource;
 export type Phone = PhoneResource;
 export type Employee = EmployeeResource;
-export type { CallType, Direction, SipStatus, PhoneStatus };
+export type { CallType, Direction, SipStatus, PhoneStatus, SubscribableEvent };
+
+export type ClickToCallStatus = 'ringing_phone' | 'ringing_target' | 'connected' | 'completed' | 'failed';
+
+/**
+ * A click-to-call as it stands: the call object's fields known so far (all of
+ * them once it has ended), its status and, when it failed, why.
+ */
+export type ClickToCall = Partial<Call> & { id: number; status: ClickToCallStatus; failure: string | null };
+
+/** The events an account's webhook receives, and where they go. */
+export interface WebhookSetting {
+  url: string;
+  events: Array<{ event: SubscribableEvent }>;
+}
 
 export interface Account {
   id: number;
@@ -80,6 +95,13 @@ export interface TagUpdateParams {
 
 export interface CallTagsParams {
   tag_ids: number[];
+}
+
+export interface CallCreateParams {
+  /** The employee's phone, which rings first. */
+  phone_id: number;
+  /** The number to call once the employee answers, in E.164. */
+  number: string;
 }
 
 /** A partial change of a phone: settings objects merge into the current ones. */
