@@ -1,4 +1,5 @@
-import swagger from '@fastify/swagger';
+import { WEBHOOK_PAYLOADS } from './schemas/webhooks.js';
+import swagger, { type FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import type { Scope } from '../domain/scopes.js';
@@ -49,7 +50,7 @@ export function registerOpenApi(app: FastifyInstance, version: string): void {
       tags: [
         { name: 'Authentication', description: 'OAuth 2.0 client credentials: trade a client id and secret for an access token' },
         { name: 'Account', description: 'The account the token belongs to' },
-        { name: 'Calls', description: 'Call history: list with filters, retrieve, tag' },
+        { name: 'Calls', description: 'Call history: list with filters, retrieve, tag; click-to-call' },
         { name: 'Tags', description: 'Tags to put on calls' },
         { name: 'Phones', description: 'Phone lines and their settings' },
         { name: 'Employees', description: 'The people of the account, each with their phones' },
@@ -57,6 +58,7 @@ export function registerOpenApi(app: FastifyInstance, version: string): void {
         { name: 'Webhooks', description: 'Which events the account\'s webhook receives; deliveries are signed and retried for a day' },
         { name: 'Health', description: 'Probes for load balancers and orchestrators; no token needed' },
       ],
+      webhooks: webhookOperations(),
       components: {
         securitySchemes: {
           oauth2: {
@@ -93,4 +95,39 @@ export function registerOpenApi(app: FastifyInstance, version: string): void {
       return reply.type('application/json; charset=utf-8').send(JSON.stringify(scope.swagger()));
     });
   });
+}
+
+type Webhooks = NonNullable<Extract<NonNullable<FastifyDynamicSwaggerOptions['openapi']>, { webhooks?: unknown }>['webhooks']>;
+
+/** What sipsim posts to an account's webhook URL, one operation per event. */
+function webhookOperations(): Webhooks {
+  const header = (name: string, description: string, pattern?: string) => ({
+    name,
+    in: 'header' as const,
+    required: true,
+    description,
+    schema: { type: 'string', ...(pattern ? { pattern } : {}) },
+  });
+  return Object.fromEntries(
+    Object.entries(WEBHOOK_PAYLOADS).map(([event, schema]) => [
+      event,
+      {
+        post: {
+          summary: String((schema as { description?: string }).description),
+          description:
+            'Posted to the account\'s webhook URL. Answer with any 2xx within 2 s; anything else is retried with backoff for 24 hours. ' +
+            'Verify X-Webhook-Signature before trusting the body (the SDK\'s verifyWebhookSignature).',
+          tags: ['Webhooks'],
+          parameters: [
+            header('X-Webhook-Timestamp', 'Unix seconds when this attempt was signed', '^[0-9]+$'),
+            header('X-Webhook-Signature', 'Hex HMAC-SHA256 of "{X-Webhook-Timestamp}.{raw body}", keyed by the signing secret', '^[0-9a-f]{64}$'),
+            header('X-Webhook-Event', 'The event, as in the body'),
+            { ...header('X-Webhook-Id', 'The delivery: the same on every attempt of it'), required: false },
+          ],
+          requestBody: { required: true, content: { 'application/json': { schema } } },
+          responses: { '2XX': { description: 'Received: not sent again' } },
+        },
+      },
+    ]),
+  ) as unknown as Webhooks;
 }

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ENGINES, engineAvailable } from '../helpers/engines.js';
 import { createHarness, type ApiHarness } from '../helpers/fixture.js';
-import { WEBHOOK_EVENTS } from '../../src/webhooks/events.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import formats from 'ajv-formats';
+import { WEBHOOK_EVENTS, testMessage } from '../../src/webhooks/events.js';
 
 const SALES = '+33198765432';
 const CUSTOMER = '+33612345678';
@@ -153,6 +155,31 @@ describe.each(ENGINES)('webhooks queued by changes on %s', (engine) => {
       expect((await queued()).map((q) => q.body)).toEqual([
         { event: 'incoming_call_end', caller: CUSTOMER, receiver: SALES, time: '2025-01-15T13:01:04Z', pbx_id: 'wh-13', duration: 60, audio_path: null, status: 'ANSWER' },
       ]);
+    });
+
+    it('sends bodies that match the payloads the OpenAPI document gives under webhooks', async () => {
+      await send('POST', '/api/v2/pbx/events', [
+        ...lifecycle('wh-doc'),
+        { event: 'incoming_call_end_chain_member_call', caller: CUSTOMER, receiver: '101', time: '2025-01-15T10:30:05Z', pbx_id: 'wh-doc' },
+        { event: 'outgoing_call_start', caller: SALES, receiver: CUSTOMER, time: '2025-01-15T12:00:00Z', pbx_id: 'wh-doc-2' },
+        { event: 'outgoing_call_answer', caller: SALES, receiver: CUSTOMER, time: '2025-01-15T12:00:05Z', pbx_id: 'wh-doc-2' },
+        { event: 'outgoing_call_end', caller: SALES, receiver: CUSTOMER, time: '2025-01-15T12:00:35Z', pbx_id: 'wh-doc-2', sip_code: 486 },
+        { event: 'voicemail', caller: CUSTOMER, receiver: SALES, time: '2025-01-15T12:10:00Z', pbx_id: 'wh-doc-3', duration: 12 },
+      ]);
+      const callId = (await h.store.db.selectFrom('calls').select('id').where('pbx_id', '=', 'wh-doc').executeTakeFirstOrThrow()).id;
+      const tag = (await send('POST', '/api/v2/tags', { name: 'documented' })).body.data.id;
+      await send('POST', `/api/v2/calls/${callId}/tags`, { tag_ids: [tag] });
+      await h.store.webhooks.queue(h.accountId, [testMessage(Math.floor(Date.now() / 1000))], { ignoreSubscriptions: true });
+      const doc = (await h.app.inject({ method: 'GET', url: '/api/v2/openapi.json' })).json();
+      const ajv = new Ajv2020({ strict: false });
+      formats.default(ajv);
+      const bodies = await queued();
+      expect(new Set(bodies.map((b) => b.event))).toEqual(new Set([...WEBHOOK_EVENTS.filter((e) => !['speech', 'summary', 'sms', 'rating'].includes(e)), 'test']));
+      for (const { event, body } of bodies) {
+        const schema = doc.webhooks[event].post.requestBody.content['application/json'].schema;
+        const validate = ajv.compile(schema);
+        expect(validate(body), `${event}: ${JSON.stringify(validate.errors)}`).toBe(true);
+      }
     });
 
     it('queues nothing for a change that was refused', async () => {

@@ -18,3 +18,45 @@ export const WebhookSetting = Type.Object(
   },
   { ...closed, description: 'The account\'s webhook setting as it stands' },
 );
+
+// ---- what is posted to the account's URL, for the document's `webhooks` ----
+
+const Text = (description: string) => Type.String({ description });
+const When = (description: string) => Type.String({ format: 'date-time', description });
+
+const callFields = {
+  caller: Text('The caller\'s number'),
+  receiver: Text('The called number, or the extension of the phone concerned'),
+  time: When('When it happened'),
+  pbx_id: Text('The call\'s id in the phone system: with `event`, what a receiver deduplicates on'),
+};
+const endFields = {
+  duration: Type.Integer({ minimum: 0, description: 'Seconds of conversation; 0 when unanswered' }),
+  audio_path: Type.Union([Type.String(), Type.Null()], { description: 'The recording, when there is one' }),
+};
+
+const payload = (event: string, fields: Record<string, ReturnType<typeof Type.String> | object>, description: string) =>
+  Type.Object({ event: Type.Literal(event), ...(fields as Record<string, ReturnType<typeof Type.String>>) }, { additionalProperties: false, description });
+
+/** Every event sipsim sends, with its documented payload. */
+export const WEBHOOK_PAYLOADS = {
+  incoming_call_start: payload('incoming_call_start', callFields, 'A call came in'),
+  incoming_call_start_chain_member_call: payload('incoming_call_start_chain_member_call', callFields, 'A phone of the dial chain started ringing'),
+  incoming_call_end_chain_member_call: payload('incoming_call_end_chain_member_call', callFields, 'A phone of the dial chain stopped ringing'),
+  incoming_call_answer: payload('incoming_call_answer', callFields, 'An incoming call was answered'),
+  incoming_call_end: payload(
+    'incoming_call_end',
+    { ...callFields, ...endFields, status: Type.String({ enum: ['ANSWER', 'MISSED', 'BUSY', 'NOANSWER'] }) },
+    'An incoming call ended',
+  ),
+  outgoing_call_start: payload('outgoing_call_start', callFields, 'A call went out (click-to-call included)'),
+  outgoing_call_answer: payload('outgoing_call_answer', callFields, 'The called number answered'),
+  outgoing_call_end: payload('outgoing_call_end', { ...callFields, ...endFields, status: Type.String({ enum: ['ANSWER', 'BUSY', 'NOANSWER'] }) }, 'An outgoing call ended'),
+  voicemail: payload('voicemail', { ...callFields, ...endFields }, 'A caller left a voicemail'),
+  tags: payload('tags', { ...callFields, tags: Type.Array(Type.String(), { description: 'Every tag now on the call, by name' }) }, 'The tags of a call changed'),
+  test: payload(
+    'test',
+    { message: Text('A line saying the endpoint works'), timestamp: When('When it was sent'), pbx_id: Type.Literal('test_000000') },
+    'Sent on request (`sipsim webhooks test`)',
+  ),
+} as const;
