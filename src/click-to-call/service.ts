@@ -107,6 +107,11 @@ export class ClickToCallService {
         // The employee's phone shows whom it is about to call; the number called shows the employee's line.
         phoneCallerId: { number },
         callerId: { number: phone.number, name: phone.name },
+        // Both legs are marked as sipsim's own, so that a PBX reporting its calls
+        // to sipsim can leave them out (examples/kamailio/kamailio.cfg does):
+        // this call gets its record from here.
+        phoneHeaders: [['X-Sipsim-Click-To-Call', String(id)]],
+        targetHeaders: [['X-Sipsim-Click-To-Call', String(id)]],
       });
     } catch (error) {
       const failure = `the call could not be placed: ${error instanceof Error ? error.message : String(error)}`;
