@@ -297,6 +297,16 @@ export class WebhookStore {
    */
   async claimDue(limit: number, now: number, leaseUntil: number): Promise<ClaimedDelivery[]> {
     return this.guard(async () => {
+      // A read first: an idle poll then takes no write lock, which on SQLite
+      // every other writer of the file would have to wait for.
+      const due = await this.db
+        .selectFrom('webhook_deliveries')
+        .select('id')
+        .where('status', '=', 'pending')
+        .where('next_attempt_at', '<=', now)
+        .limit(1)
+        .executeTakeFirst();
+      if (!due) return [];
       const claimed =
         this.engine === 'postgres'
           ? await sql<Selectable<Database['webhook_deliveries']>>`
