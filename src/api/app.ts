@@ -108,6 +108,8 @@ export function buildApp({ store, config, logStream, metrics, clickToCall }: App
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
+    // The same rule for the query string: a NUL reaching PostgreSQL in a filter is a 500, never a result.
+    if (hasNul(request.query)) throw new ApiError('INVALID_PARAMETER', 'Query parameters must not contain NUL characters (\\u0000)');
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(

@@ -43,6 +43,14 @@ describe.each(ENGINES)('GET /api/v2/calls with random parameters on %s', (engine
   );
   const withStart = fc.tuple(fc.boolean(), query).map(([addStart, q]) => (addStart ? `start_time=2024-01-01T00:00:00Z&${q}` : q));
 
+  it.skipIf(!engineAvailable(engine))('refuses a NUL in any query parameter, which PostgreSQL cannot compare', async () => {
+    for (const q of ['search=%00', 'search=ab%00cd', 'employees=1%00', 'call_types=missed%00']) {
+      const r = await h.app.inject({ url: `/api/v2/calls?start_time=2024-01-01T00:00:00Z&${q}`, headers: { authorization: `Bearer ${token}` } });
+      expect(r.statusCode, q).toBe(400);
+      expect(r.json().errors, q).toEqual(['Query parameters must not contain NUL characters (\\u0000)']);
+    }
+  });
+
   it.skipIf(!engineAvailable(engine))('never answers 5xx and always uses the envelope', async () => {
     let runs = 0;
     await fc.assert(
