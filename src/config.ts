@@ -81,6 +81,8 @@ export interface WebhookConfig {
   readonly concurrency: number;
   /** Hosts that may receive webhooks over plain http besides the loopback. */
   readonly allowHttpHosts: readonly string[];
+  /** Days a finished delivery stays listed before it is deleted; 0 keeps them all. */
+  readonly keepDays: number;
 }
 
 /** Routes share a budget per group: the token endpoint, reads and writes under /api/v2. */
@@ -246,6 +248,7 @@ export function loadWebhookConfig(env: NodeJS.ProcessEnv = process.env): Webhook
     retryBaseMs: integer('SIPSIM_WEBHOOK_RETRY_BASE_MS', env.SIPSIM_WEBHOOK_RETRY_BASE_MS ?? 1000, 10, 3600000),
     retryMaxMs: integer('SIPSIM_WEBHOOK_RETRY_MAX_MS', env.SIPSIM_WEBHOOK_RETRY_MAX_MS ?? 3600000, 10, 86400000),
     concurrency: integer('SIPSIM_WEBHOOK_CONCURRENCY', env.SIPSIM_WEBHOOK_CONCURRENCY ?? 16, 1, 1000),
+    keepDays: integer('SIPSIM_WEBHOOK_KEEP_DAYS', env.SIPSIM_WEBHOOK_KEEP_DAYS ?? 30, 0, 3650),
     allowHttpHosts: Object.freeze(
       (env.SIPSIM_WEBHOOK_ALLOW_HTTP ?? '')
         .split(',')

@@ -115,6 +115,7 @@ function startDispatcher(app: FastifyInstance, store: Store, config: Config): We
     retryBaseMs: w.retryBaseMs,
     retryMaxMs: w.retryMaxMs,
     concurrency: w.concurrency,
+    keepMs: w.keepDays * 86_400_000,
     log: app.log,
     registry: app.metrics.registry,
   });

@@ -590,20 +590,29 @@ export class Store {
 
   /** Renames or recolours a tag; null when the account has no such tag. A taken name is a StoreConflictError. */
   async updateTag(accountId: number, id: number, change: { name?: string; color?: string; description?: string | null }): Promise<Tag | null> {
-    return this.run(async () => {
-      const set: Updateable<Database['tags']> = { updated_at: nowSeconds() };
-      if (change.name !== undefined) Object.assign(set, { name: change.name, name_key: tagNameKey(change.name) });
-      if (change.color !== undefined) set.color = change.color;
-      if (change.description !== undefined) set.description = change.description;
-      const row = await this.db
-        .updateTable('tags')
-        .set(set)
-        .where('account_id', '=', accountId)
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirst();
-      return row ? toTag(row) : null;
-    });
+    let queued = 0;
+    const tag = await this.run(() =>
+      this.db.transaction().execute(async (trx) => {
+        const set: Updateable<Database['tags']> = { updated_at: nowSeconds() };
+        if (change.name !== undefined) Object.assign(set, { name: change.name, name_key: tagNameKey(change.name) });
+        if (change.color !== undefined) set.color = change.color;
+        if (change.description !== undefined) set.description = change.description;
+        const before = change.name === undefined ? undefined : await trx.selectFrom('tags').select('name').where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+        const row = await trx.updateTable('tags').set(set).where('account_id', '=', accountId).where('id', '=', id).returningAll().executeTakeFirst();
+        // A new name is a change of the tags of every call that has it: their webhooks carry names.
+        if (row && before && before.name !== row.name) {
+          const run = Store.runIn(trx);
+          const subscribed = await subscribedEvents(this.db, run, accountId);
+          if (subscribed.has('tags')) {
+            const tagged = await trx.selectFrom('call_tags').select('call_id').where('account_id', '=', accountId).where('tag_id', '=', id).execute();
+            queued = await queueWebhooks(this.db, run, accountId, await this.tagsMessages(trx, accountId, tagged.map((r) => Number(r.call_id))), subscribed);
+          }
+        }
+        return row ? toTag(row) : null;
+      }),
+    );
+    if (queued) this.webhooks.announce();
+    return tag;
   }
 
   /** Deletes a tag and takes it off every call; false when the account has no such tag. */

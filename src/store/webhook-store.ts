@@ -423,6 +423,33 @@ export class WebhookStore {
     });
   }
 
+  /**
+   * Deletes finished deliveries (delivered or failed) queued before `before`,
+   * at most `limit` of them, so that a large history goes a batch at a time
+   * without holding a long lock. Returns how many went.
+   */
+  async prune(before: number, limit = 5000): Promise<number> {
+    return this.guard(async () => {
+      const result = await this.db
+        .deleteFrom('webhook_deliveries')
+        .where((eb) =>
+          eb(
+            eb.refTuple('account_id', 'id'),
+            'in',
+            eb
+              .selectFrom('webhook_deliveries')
+              .select(['account_id', 'id'])
+              .where('status', '<>', 'pending')
+              .where('created_at', '<', before)
+              .limit(limit)
+              .$asTuple('account_id', 'id'),
+          ),
+        )
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    });
+  }
+
   /** The account's deliveries by status. */
   async countByStatus(accountId: number): Promise<Record<DeliveryStatus, number>> {
     return this.guard(async () => {

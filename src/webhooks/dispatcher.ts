@@ -15,6 +15,8 @@ export interface DispatcherOptions {
   concurrency: number;
   /** How often to look for due deliveries when nothing wakes the dispatcher. */
   pollMs?: number;
+  /** Finished deliveries older than this are deleted, hourly; 0 keeps them all. */
+  keepMs?: number;
   log?: { warn(obj: object, msg: string): void; info?(obj: object, msg: string): void };
   /** Where to count deliveries for /metrics. */
   registry?: Registry;
@@ -100,6 +102,8 @@ export function retryDelay(attempts: number, baseMs: number, maxMs: number, rand
  */
 export class WebhookDispatcher {
   private running = false;
+  /** Set by stop(): a prune in progress ends at its next batch. */
+  private stopped = false;
   private inFlight = 0;
   private loopDone: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
@@ -109,6 +113,7 @@ export class WebhookDispatcher {
   /** The last send of each call, so that the next one waits for it. */
   private readonly chains = new Map<string, Promise<void>>();
   private readonly idle = new Set<() => void>();
+  private readonly pruneTimers: NodeJS.Timeout[] = [];
   private readonly metrics;
 
   constructor(
@@ -147,6 +152,27 @@ export class WebhookDispatcher {
     this.running = true;
     this.unsubscribe = this.store.onQueued(() => this.wake());
     this.loopDone = this.loop();
+    if (this.options.keepMs) {
+      // A minute after start, then hourly: every process does it, and a second pass finds little.
+      const prune = () => void this.prune();
+      this.pruneTimers.push(setTimeout(prune, 60_000).unref(), setInterval(prune, 3_600_000).unref());
+    }
+  }
+
+  /** Deletes finished deliveries past the keep time, a batch at a time; returns how many. */
+  async prune(): Promise<number> {
+    if (!this.options.keepMs) return 0;
+    const before = Date.now() - this.options.keepMs;
+    let total = 0;
+    try {
+      for (let deleted = -1; deleted !== 0 && !this.stopped; ) {
+        deleted = await this.store.prune(before);
+        total += deleted;
+      }
+    } catch (error) {
+      this.options.log?.warn({ err: error }, 'webhook dispatcher could not prune old deliveries');
+    }
+    return total;
   }
 
   /** Looks for due deliveries now. */
@@ -159,6 +185,8 @@ export class WebhookDispatcher {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.stopped = true;
+    for (const timer of this.pruneTimers.splice(0)) clearTimeout(timer);
     this.unsubscribe?.();
     this.wakeUp?.();
     await this.loopDone;

@@ -126,9 +126,11 @@ describe.each(ENGINES)('webhooks queued by changes on %s', (engine) => {
       expect((await send('POST', `/api/v2/calls/${callId}/tags`, { tag_ids: [vip, sales] })).status).toBe(200);
       expect((await send('POST', `/api/v2/calls/${callId}/tags`, { tag_ids: [vip] })).status).toBe(200); // no change
       expect((await send('DELETE', `/api/v2/calls/${callId}/tags/${vip}`)).status).toBe(200);
+      expect((await send('PATCH', `/api/v2/tags/${sales}`, { name: 'Sales' })).status).toBe(200); // renamed on every call
+      expect((await send('PATCH', `/api/v2/tags/${sales}`, { color: '#FF0000' })).status).toBe(200); // names unchanged
       expect((await send('DELETE', `/api/v2/tags/${sales}`)).status).toBe(204); // off every call
       const tagEvents = await queued();
-      expect(tagEvents.map((q) => q.body.tags)).toEqual([['VIP', 'sales'], ['sales'], []]);
+      expect(tagEvents.map((q) => q.body.tags)).toEqual([['VIP', 'sales'], ['sales'], ['Sales'], []]);
       expect(tagEvents[0]!.body).toMatchObject({ event: 'tags', caller: CUSTOMER, receiver: SALES, pbx_id: 'wh-9' });
       expect(tagEvents[0]!.body.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     });

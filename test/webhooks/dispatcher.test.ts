@@ -165,6 +165,23 @@ describe.each(ENGINES)('webhook delivery on %s', (engine) => {
       }
     });
 
+    it('deletes finished deliveries past the keep time, a batch at a time, and never a pending one', async () => {
+      await store.webhooks.queue(accountId, [1, 2, 3, 4].map((n) => event(`old-${n}`, n)));
+      const [a, b, c, d] = (await deliveries()).map((x) => x.id);
+      const day = 86_400_000;
+      const age = async (id: number, status: string, ageMs: number) =>
+        store.db.updateTable('webhook_deliveries').set({ status, created_at: Date.now() - ageMs }).where('id', '=', id).execute();
+      await age(a!, 'delivered', 40 * day);
+      await age(b!, 'failed', 31 * day);
+      await age(c!, 'pending', 40 * day); // still to send: kept whatever its age
+      await age(d!, 'delivered', 2 * day);
+      expect(await store.webhooks.prune(Date.now() - 30 * day, 1)).toBe(1);
+      // A running dispatcher prunes hourly; here it is asked to at once.
+      const keeper = new WebhookDispatcher(store.webhooks, { ...FAST, keepMs: 30 * day });
+      expect(await keeper.prune()).toBe(1);
+      expect((await store.webhooks.list(accountId, { limit: 10 })).map((x) => x.id).sort()).toEqual([c, d].sort());
+    });
+
     it('takes over a delivery whose worker died holding it, once the claim runs out', async () => {
       await store.webhooks.queue(accountId, [event('orphaned-claim', 1)]);
       // A worker claims it and dies before sending: nothing else may send it until the lease ends.

@@ -42,6 +42,8 @@ export async function up(db: Kysely<any>, engine: Engine): Promise<void> {
     // due across every account. It holds only the pending rows, so it stays small
     // however long the history of deliveries grows.
     `CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, id) WHERE status = 'pending'`,
+    // Finished deliveries by age, for pruning the history past its keep time.
+    `CREATE INDEX webhook_deliveries_done ON webhook_deliveries (created_at) WHERE status <> 'pending'`,
     ...(pg ? [] : [`CREATE INDEX webhook_deliveries_by_account ON webhook_deliveries (account_id, id)`]),
   ];
   for (const statement of statements) await sql.raw(statement).execute(db);
