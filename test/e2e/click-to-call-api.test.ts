@@ -509,7 +509,8 @@ describe.runIf(SIP_LAB_READY)('click-to-call over HTTP, from sipsim serve throug
 
       // 40 s of ringing: on SQLite only, to keep the suite's time down; the
       // engine plays no part in it (the store sees the same steps as any call).
-      it.runIf(engine === 'sqlite')('keeps the employee parked while the customer rings 40 s, then connects them', async () => {
+      // Not registered at all on PostgreSQL, rather than reported as skipped.
+      if (engine === 'sqlite') it('keeps the employee parked while the customer rings 40 s, then connects them', async () => {
         const before = await calls();
         const postsBefore = relay!.posts.length;
         const aliceMark = alice().mark();
