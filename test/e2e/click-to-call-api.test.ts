@@ -1,12 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueClient } from '../../src/admin.js';
 import { hashSecret, newClientId, newClientSecret } from '../../src/domain/credentials.js';
 import { Store } from '../../src/store/store.js';
 import { createTestDatabase, ENGINES, engineAvailable, type TestDatabase } from '../helpers/engines.js';
+import { startEventRelay, type EventRelay } from '../helpers/event-relay.js';
+import { serveCli, type Served } from '../helpers/serve-cli.js';
 import { requireSipLab, SIP_LAB_NOTICE, SIP_LAB_READY, startSipLab, type Phone, type SipLab } from '../helpers/sip-lab.js';
 import { WebhookReceiver, type Received } from '../helpers/webhook-receiver.js';
 import { CLI } from './support.js';
@@ -41,67 +40,11 @@ const WINDOW = 'start_time=2000-01-01T00:00:00Z&end_time=2100-01-01T00:00:00Z&li
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Post {
-  body: Record<string, any>;
-  status: number;
-}
-
-/**
- * Kamailio's events go through here to whichever sipsim is running (set
- * `upstream` once it is up): Kamailio is started before sipsim, which needs
- * Kamailio's port. Each post is kept with sipsim's answer.
- */
-async function startRelay(): Promise<{ url: string; upstream: string | null; posts: Post[]; close(): Promise<void> }> {
-  const relay = {
-    url: '',
-    upstream: null as string | null,
-    posts: [] as Post[],
-    close: async () => {},
-  };
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', async () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      const headers: Record<string, string> = {};
-      for (const name of ['authorization', 'content-type']) {
-        const value = request.headers[name];
-        if (typeof value === 'string') headers[name] = value;
-      }
-      const answer = relay.upstream
-        ? await fetch(`${relay.upstream}${request.url}`, { method: request.method, headers, body: raw }).catch(
-            (error: Error) => new Response(JSON.stringify({ status: 'error', errors: [error.message] }), { status: 599 }),
-          )
-        : new Response(JSON.stringify({ status: 'error', errors: ['no sipsim running'] }), { status: 503 });
-      const text = await answer.text();
-      let body: Record<string, any>;
-      try {
-        body = JSON.parse(raw) as Record<string, any>;
-      } catch {
-        body = { unparsable: raw };
-      }
-      relay.posts.push({ body, status: answer.status });
-      response.writeHead(answer.status, { 'content-type': 'application/json' });
-      response.end(text);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  relay.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  relay.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
-  return relay;
-}
-
-interface Served {
-  url: string;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-/** `sipsim serve --port 0` from the built CLI, placing its calls through the lab's Kamailio. */
-async function serve(databaseUrl: string, kamailioPort: number): Promise<Served> {
-  const child: ChildProcess = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--database', databaseUrl], {
-    env: {
-      ...process.env,
+/** `sipsim serve` placing its calls through the lab's Kamailio. */
+function serve(databaseUrl: string, kamailioPort: number): Promise<Served> {
+  return serveCli(
+    databaseUrl,
+    {
       SIPSIM_LOG_LEVEL: 'warn',
       SIPSIM_RATE_LIMIT: 'off',
       SIPSIM_SIP_PROXY: `sip:127.0.0.1:${kamailioPort}`,
@@ -114,31 +57,8 @@ async function serve(databaseUrl: string, kamailioPort: number): Promise<Served>
       SIPSIM_WEBHOOK_RETRY_BASE_MS: '100',
       SIPSIM_WEBHOOK_RETRY_MAX_MS: '500',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
-  const exited = new Promise<void>((done) => child.on('exit', () => done()));
-  const serving = /^sipsim is serving \S+ at (http:\/\/127\.0\.0\.1:\d+)$/m;
-  const deadline = Date.now() + 30_000;
-  while (!serving.test(output) || !/^Click-to-call: SIP on 127\.0\.0\.1:\d+ via /m.test(output)) {
-    if (child.exitCode !== null) throw new Error(`sipsim serve exited with ${child.exitCode}:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`sipsim serve did not start:\n${output}`);
-    await sleep(50);
-  }
-  return {
-    url: serving.exec(output)![1]!,
-    output: () => output,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      // A clean stop, as a user's Ctrl-C; a stuck one is killed.
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+    { ready: /^Click-to-call: SIP on 127\.0\.0\.1:\d+ via /m },
+  );
 }
 
 /** The port a phone sends its audio from and receives it on, as baresip itself reports it. */
@@ -163,13 +83,14 @@ beforeAll(() => {
 
 describe.runIf(SIP_LAB_READY)('click-to-call over HTTP, from sipsim serve through Kamailio to baresip phones', () => {
   let lab: SipLab | undefined;
-  let relay: Awaited<ReturnType<typeof startRelay>> | undefined;
+  let relay: EventRelay | undefined;
   // Kamailio's API client: the same in each engine's database.
   const kamailioClient = { id: newClientId(), secret: newClientSecret() };
 
   beforeAll(async () => {
     requireSipLab();
-    relay = await startRelay();
+    // Kamailio starts before sipsim (which needs its port): the relay's upstream is set once sipsim is up.
+    relay = await startEventRelay();
     lab = await startSipLab({
       sipsimUrl: relay.url,
       clientId: kamailioClient.id,

@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueClient } from '../../src/admin.js';
 import { buildApp } from '../../src/api/app.js';
 import { Store } from '../../src/store/store.js';
+import { startEventRelay, type EventRelay, type RelayedPost } from '../helpers/event-relay.js';
 import { TEST_CONFIG } from '../helpers/fixture.js';
 import {
   checkKamailioConfig,
@@ -32,57 +31,6 @@ const ALICE_NUMBER = '+33198765401'; // extension 101, answers by itself
 const BOB_NUMBER = '+33198765402'; // extension 102, answered by the test
 const RING_TIMEOUT_MS = 3000;
 
-interface Post {
-  headers: IncomingHttpHeaders;
-  body: Record<string, any>;
-  /** What sipsim answered to it. */
-  status: number;
-  answer: any;
-}
-
-/** Keeps every event post and passes it on to sipsim unchanged. */
-async function startRecorder(upstream: string): Promise<{ url: string; posts: Post[]; close(): Promise<void> }> {
-  const posts: Post[] = [];
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', async () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      const headers: Record<string, string> = {};
-      for (const name of ['authorization', 'content-type']) {
-        const value = request.headers[name];
-        if (typeof value === 'string') headers[name] = value;
-      }
-      const answer = await fetch(`${upstream}${request.url}`, { method: request.method, headers, body: raw }).catch(
-        (error: Error) => new Response(JSON.stringify({ status: 'error', errors: [error.message] }), { status: 599 }),
-      );
-      const text = await answer.text();
-      let body: Record<string, any>;
-      try {
-        body = JSON.parse(raw) as Record<string, any>;
-      } catch {
-        body = { unparsable: raw };
-      }
-      let answerBody: unknown = text;
-      try {
-        answerBody = JSON.parse(text);
-      } catch {
-        // kept as text
-      }
-      posts.push({ headers: request.headers, body, status: answer.status, answer: answerBody });
-      response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
-      response.end(text);
-    });
-  });
-  await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    posts,
-    close: () => new Promise<void>((resolveClose) => server.close(() => resolveClose())),
-  };
-}
-
 const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
 
 describe.runIf(SIP_LAB_READY)('Kamailio example config with baresip phones, posting to sipsim', () => {
@@ -91,7 +39,7 @@ describe.runIf(SIP_LAB_READY)('Kamailio example config with baresip phones, post
   let app: FastifyInstance;
   let apiUrl: string;
   let token: string;
-  let recorder: Awaited<ReturnType<typeof startRecorder>>;
+  let recorder: EventRelay;
   let lab: SipLab | undefined;
   let clientId: string;
   let clientSecret: string;
@@ -127,7 +75,7 @@ describe.runIf(SIP_LAB_READY)('Kamailio example config with baresip phones, post
     expect(tokenResponse.status).toBe(200);
     token = ((await tokenResponse.json()) as { access_token: string }).access_token;
 
-    recorder = await startRecorder(apiUrl);
+    recorder = await startEventRelay(apiUrl);
     lab = await startSipLab({
       sipsimUrl: recorder.url,
       clientId,
@@ -151,7 +99,7 @@ describe.runIf(SIP_LAB_READY)('Kamailio example config with baresip phones, post
   });
 
   /** The events Kamailio posted for one call, in the order it posted them. */
-  function postsOf(pbxId: string): Post[] {
+  function postsOf(pbxId: string): RelayedPost[] {
     return recorder.posts.filter((p) => p.body.pbx_id === pbxId);
   }
 
@@ -166,7 +114,7 @@ describe.runIf(SIP_LAB_READY)('Kamailio example config with baresip phones, post
     }
   }
 
-  async function waitForEvent(pbxId: string, event: string, timeoutMs = 5000): Promise<Post> {
+  async function waitForEvent(pbxId: string, event: string, timeoutMs = 5000): Promise<RelayedPost> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const post = postsOf(pbxId).find((p) => p.body.event === event);
@@ -225,7 +173,7 @@ describe.runIf(SIP_LAB_READY)('Kamailio example config with baresip phones, post
   }
 
   /** Every post carries the API client's credentials in HTTP Basic, as JSON, and sipsim took it. */
-  function expectWellFormedPosts(posts: Post[]): void {
+  function expectWellFormedPosts(posts: RelayedPost[]): void {
     const basic = `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`;
     for (const post of posts) {
       expect(post.headers.authorization).toBe(basic);

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueClient } from '../../src/admin.js';
 import { Store } from '../../src/store/store.js';
 import { createTestDatabase, ENGINES, engineAvailable, type TestDatabase } from '../helpers/engines.js';
+import { serveCli, type Served } from '../helpers/serve-cli.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { CLI } from './support.js';
 
@@ -13,13 +13,6 @@ import { CLI } from './support.js';
  * real receiver, signed, and a repeat is only ever one that was in flight.
  */
 
-interface Served {
-  child: ChildProcess;
-  url: string;
-  output(): string;
-  kill(): Promise<void>;
-}
-
 const ENV = {
   SIPSIM_LOG_LEVEL: 'warn',
   SIPSIM_RATE_LIMIT: 'off',
@@ -27,33 +20,6 @@ const ENV = {
   SIPSIM_WEBHOOK_RETRY_BASE_MS: '100',
   SIPSIM_WEBHOOK_RETRY_MAX_MS: '500',
 };
-
-async function serve(databaseUrl: string, env: Record<string, string> = {}): Promise<Served> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--database', databaseUrl], {
-    env: { ...process.env, ...ENV, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
-  const exited = new Promise<void>((done) => child.on('exit', () => done()));
-  const serving = /^sipsim is serving \S+ at (http:\/\/127\.0\.0\.1:\d+)$/m;
-  const deadline = Date.now() + 30_000;
-  while (!serving.test(output)) {
-    if (child.exitCode !== null) throw new Error(`sipsim serve exited with ${child.exitCode}:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`sipsim serve did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    child,
-    url: serving.exec(output)![1]!,
-    output: () => output,
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
 
 beforeAll(() => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (\`npm test\` does it).`);
@@ -85,7 +51,7 @@ describe.each(ENGINES)('webhooks across kill -9 on %s', (engine) => {
     });
 
     const start = async (env?: Record<string, string>) => {
-      const served = await serve(database.url, env);
+      const served = await serveCli(database.url, { ...ENV, ...env });
       servers.push(served);
       return served;
     };
