@@ -1,3 +1,4 @@
+import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Store } from '../../src/store/store.js';
 import { WebhookDispatcher, retryDelay, type DispatcherOptions } from '../../src/webhooks/dispatcher.js';
@@ -93,10 +94,11 @@ describe.each(ENGINES)('webhook delivery on %s', (engine) => {
       expect(receiver.received.every((r) => r.valid)).toBe(true);
     });
 
-    it('retries a 500 with backoff until it is accepted', async () => {
+    it('retries a 500 with backoff until it is accepted, and counts each attempt for /metrics', async () => {
       receiver.behaviour = (r) => ({ status: r.index < 2 ? 500 : 204 });
       await store.webhooks.queue(accountId, [event('err-1', 1)]);
-      dispatcher();
+      const registry = new Registry();
+      dispatcher({ registry });
       await receiver.waitFor((r) => r.some((x) => x.answered === 204));
       await waitUntil(async () => (await deliveries())[0]!.status === 'delivered');
       const [delivery] = await deliveries();
@@ -107,6 +109,10 @@ describe.each(ENGINES)('webhook delivery on %s', (engine) => {
       expect(receiver.received.every((r) => r.valid)).toBe(true);
       const gaps = receiver.received.slice(1).map((r, i) => r.at - receiver.received[i]!.at);
       expect(gaps[0]).toBeGreaterThanOrEqual(45); // base 100 ms, jittered down to half at most
+      const text = await registry.metrics();
+      expect(text).toContain('sipsim_webhook_attempts_total{result="retry"} 2');
+      expect(text).toContain('sipsim_webhook_attempts_total{result="delivered"} 1');
+      expect(text).toMatch(/sipsim_webhook_delivery_delay_seconds_count 1\b/);
     });
 
     it('gives up an answer slower than the timeout, and the receiver can tell the repeat by its id', async () => {
