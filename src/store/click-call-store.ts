@@ -3,7 +3,7 @@ import type { ResolvedCall } from '../ingest/resolve.js';
 import type { WebhookMessage } from '../webhooks/events.js';
 import type { Engine } from './engine.js';
 import type { Database } from './schema.js';
-import { queueWebhooks, type RunQuery } from './webhook-store.js';
+import { queueWebhooks, runOn, type RunQuery } from './webhook-store.js';
 
 export interface ClickCallRow {
   accountId: number;
@@ -87,7 +87,7 @@ export class ClickCallStore {
   }
 
   private inTransaction<T>(work: (trx: Transaction<Database>, run: RunQuery) => Promise<T>): Promise<T> {
-    return this.guard(() => this.db.transaction().execute((trx) => work(trx, async (query) => (await trx.executeQuery(query)).rows)));
+    return this.guard(() => this.db.transaction().execute((trx) => work(trx, runOn(trx))));
   }
 
   private async queue(run: RunQuery, accountId: number, webhooks: WebhookMessage[]): Promise<number> {

@@ -34,7 +34,7 @@ import {
 import { migrationProvider } from './migrations/index.js';
 import type { PhoneRef, ResolvedCall } from '../ingest/resolve.js';
 import type { Database } from './schema.js';
-import { queueWebhooks, subscribedEvents, WebhookStore, type RunQuery } from './webhook-store.js';
+import { queueWebhooks, runOn, subscribedEvents, WebhookStore } from './webhook-store.js';
 import { ClickCallStore } from './click-call-store.js';
 import { messagesOfFinishedCall, tagsMessage, type WebhookMessage } from '../webhooks/events.js';
 
@@ -180,10 +180,6 @@ export class Store {
     this.clickCalls = new ClickCallStore(conn.db, conn.engine, (operation) => this.run(operation), () => this.webhooks.announce());
   }
 
-  /** Runs a built query inside a Kysely transaction: how webhooks are queued with the change that causes them. */
-  private static runIn(trx: Transaction<Database>): RunQuery {
-    return async (query) => (await trx.executeQuery(query)).rows;
-  }
 
   static open(databaseUrl: string, options: { poolSize?: number } = {}): Store {
     return new Store(connect(parseDatabaseUrl(databaseUrl), options));
@@ -601,7 +597,7 @@ export class Store {
         const row = await trx.updateTable('tags').set(set).where('account_id', '=', accountId).where('id', '=', id).returningAll().executeTakeFirst();
         // A new name is a change of the tags of every call that has it: their webhooks carry names.
         if (row && before && before.name !== row.name) {
-          const run = Store.runIn(trx);
+          const run = runOn(trx);
           const subscribed = await subscribedEvents(this.db, run, accountId);
           if (subscribed.has('tags')) {
             const tagged = await trx.selectFrom('call_tags').select('call_id').where('account_id', '=', accountId).where('tag_id', '=', id).execute();
@@ -620,7 +616,7 @@ export class Store {
     let queued = 0;
     const deleted = await this.run(() =>
       this.db.transaction().execute(async (trx) => {
-        const run = Store.runIn(trx);
+        const run = runOn(trx);
         const subscribed = await subscribedEvents(this.db, run, accountId);
         const removed = await trx.deleteFrom('call_tags').where('account_id', '=', accountId).where('tag_id', '=', id).returning('call_id').execute();
         const result = await trx.deleteFrom('tags').where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
@@ -669,7 +665,7 @@ export class Store {
           (await trx.selectFrom('call_tags').select('tag_id').where('account_id', '=', accountId).where('call_id', '=', callId).orderBy('tag_id').execute())
             .map((r) => Number(r.tag_id))
             .join(',');
-        const run = Store.runIn(trx);
+        const run = runOn(trx);
         const subscribed = await subscribedEvents(this.db, run, accountId);
         const before = subscribed.has('tags') ? await tagsNow() : '';
         const onCall = trx.deleteFrom('call_tags').where('account_id', '=', accountId).where('call_id', '=', callId);

@@ -12,6 +12,9 @@ import type { Database } from './schema.js';
  */
 export type RunQuery = (query: CompiledQuery) => Promise<unknown[]>;
 
+/** Runs built queries on a Kysely connection or transaction: the queries then are part of it. */
+export const runOn = (db: Kysely<Database>): RunQuery => async (query) => (await db.executeQuery(query)).rows;
+
 export interface WebhookSettings {
   accountId: number;
   url: string | null;
@@ -140,7 +143,6 @@ export class WebhookStore {
     private readonly guard: <T>(operation: () => Promise<T>) => Promise<T>,
   ) {}
 
-  private readonly runHere: RunQuery = async (query) => (await this.db.executeQuery(query)).rows;
   private readonly listeners = new Set<() => void>();
 
   /**
@@ -255,7 +257,7 @@ export class WebhookStore {
   async queue(accountId: number, messages: WebhookMessage[], options: { ignoreSubscriptions?: boolean } = {}): Promise<number> {
     return this.guard(async () => {
       const subscribed = options.ignoreSubscriptions ? new Set(messages.map((m) => m.event)) : undefined;
-      const queued = await queueWebhooks(this.db, this.runHere, accountId, messages, subscribed);
+      const queued = await queueWebhooks(this.db, runOn(this.db), accountId, messages, subscribed);
       if (queued) this.announce();
       return queued;
     });

@@ -72,6 +72,11 @@ export function registerClickToCall(app: FastifyInstance, store: Store, service:
     async (request, reply) => {
       const { id } = request.params;
       const accountId = request.auth!.accountId;
+      if (!service) {
+        const row = await store.clickCalls.get(accountId, id);
+        // Left in progress by a process that stopped: the next one with click-to-call on records it.
+        if (row && row.endedAt === null) throw new ApiError('CONFLICT', `Call ${id} was left in progress by a sipsim process that stopped, and click-to-call is off here`);
+      }
       const result = service ? await service.hangup(accountId, id) : (await store.clickCalls.get(accountId, id)) ? 'not-active' : null;
       if (result === null) {
         if (await store.getCall(accountId, id)) throw new ApiError('CONFLICT', `Call ${id} is not in progress: only a call started with POST /api/v2/calls can be hung up, while it lasts`);
