@@ -1,83 +1,143 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { branchOf, callIdOf, connect, isPhoneInvite, isRequest, PHONE_TAG, startHarness, type Harness } from './fake-peer.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { SipCore } from '../../src/sip/core.js';
+import { UdpTransport } from '../../src/sip/transport.js';
+import { branchOf, callIdOf, connect, FakePeer, isPhoneInvite, isRequest, PHONE_TAG, startHarness, type Harness, type Match } from './fake-peer.js';
 
 /**
- * The RFC 3261 §17 timers, measured on the wire: when each retransmission
- * reached the peer. T1 is 40 ms here (T2 = 4*T1), so that the doubling and
- * the cap are both visible within a few seconds.
+ * The RFC 3261 §17 timers, read on the wire against a clock the test moves.
+ * The agent's timers run on vitest's fake setTimeout and the peer stamps each
+ * datagram with the fake performance.now(), so every interval is exact and a
+ * busy machine cannot shift it: the clock only moves once every datagram in
+ * flight has arrived. T1 is 40 ms here (T2 = 4*T1).
  */
 
 let h: Harness | undefined;
 afterEach(async () => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
   await h?.close();
   h = undefined;
 });
 
 const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]!);
 
+/** Counts datagrams each side sent and the agent took in, so that the test knows when the wire is quiet. */
+function watchWire() {
+  const counts = { agentSent: 0, peerSent: 0, agentReceived: 0 };
+  const send = UdpTransport.prototype.send;
+  vi.spyOn(UdpTransport.prototype, 'send').mockImplementation(function (this: UdpTransport, ...args) {
+    counts.agentSent++;
+    return send.apply(this, args);
+  });
+  const peerSend = FakePeer.prototype.send;
+  vi.spyOn(FakePeer.prototype, 'send').mockImplementation(function (this: FakePeer, ...args) {
+    counts.peerSent++;
+    return peerSend.apply(this, args);
+  });
+  const receive = (SipCore.prototype as unknown as { receive: (...a: unknown[]) => void }).receive;
+  vi.spyOn(SipCore.prototype as unknown as { receive: (...a: unknown[]) => void }, 'receive').mockImplementation(function (this: SipCore, ...args) {
+    counts.agentReceived++;
+    return receive.apply(this, args);
+  });
+  return counts;
+}
+
+/** Waits (on the real event loop, not on the fake clock) until every datagram sent has been taken in. */
+async function quiet(harness: Harness, counts: ReturnType<typeof watchWire>): Promise<void> {
+  while (harness.peer.received.length < counts.agentSent || counts.agentReceived < counts.peerSent) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Moves the fake clock timer by timer, letting the wire settle between, until `done` settles. */
+async function runClock(harness: Harness, counts: ReturnType<typeof watchWire>, done: Promise<unknown>): Promise<void> {
+  let finished = false;
+  void done.then(
+    () => (finished = true),
+    () => (finished = true),
+  );
+  for (;;) {
+    await quiet(harness, counts);
+    await new Promise((resolve) => setImmediate(resolve));
+    if (finished) return;
+    if (vi.getTimerCount() === 0) throw new Error('no timer left, and the call has not ended');
+    await vi.advanceTimersToNextTimerAsync();
+  }
+}
+
+/** Moves the fake clock by `ms`, one millisecond at a time, letting the wire settle after each step. */
+async function advanceBy(harness: Harness, counts: ReturnType<typeof watchWire>, ms: number): Promise<void> {
+  await quiet(harness, counts);
+  for (let i = 0; i < ms; i++) {
+    await vi.advanceTimersByTimeAsync(1);
+    await quiet(harness, counts);
+  }
+}
+
+/** Waits until `n` messages matching have arrived. */
+async function arrived(harness: Harness, match: Match, n: number): Promise<void> {
+  while (harness.peer.all(match).length < n) await new Promise((resolve) => setImmediate(resolve));
+}
+
+const fakeClock = () => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+
 describe('client transaction timers', () => {
   it('retransmits an unanswered INVITE at T1, 2*T1, 4*T1... (Timer A) and gives up at 64*T1 with 408 (Timer B)', async () => {
     h = await startHarness({ t1: 40 });
+    const wire = watchWire();
+    fakeClock();
     const started = performance.now();
     const call = h.call();
+    await runClock(h, wire, call.ended);
     const final = await call.ended;
-    const elapsed = performance.now() - started;
     const copies = h.peer.all(isPhoneInvite);
     // One transaction: every copy is the same request.
     expect(new Set(copies.map((c) => c.raw)).size).toBe(1);
-    // Sent at 0, 1, 3, 7, 15, 31 and 63 T1; the last one can lose the race with Timer B at 64 T1.
-    expect(copies.length).toBeGreaterThanOrEqual(6);
-    expect(copies.length).toBeLessThanOrEqual(7);
-    const intervals = gaps(copies.map((c) => c.at));
-    const expected = [40, 80, 160, 320, 640, 1280].slice(0, intervals.length);
-    intervals.forEach((gap, i) => {
-      // Measured at the peer: the first copy may leave a little after its timer started.
-      expect(gap).toBeGreaterThanOrEqual(expected[i]! - 15);
-      expect(gap).toBeLessThan(expected[i]! * 1.5 + 40);
-    });
-    expect(elapsed).toBeGreaterThanOrEqual(64 * 40 - 5);
-    expect(elapsed).toBeLessThan(64 * 40 + 1000);
+    // Sent at 0, 1, 3, 7, 15, 31 and 63 T1; Timer B ends it at 64 T1.
+    expect(copies.map((c) => c.at - started)).toEqual([0, 1, 3, 7, 15, 31, 63].map((n) => n * 40));
     expect(final).toMatchObject({ status: 'failed', sipCode: 408, endedBy: 'timeout', phoneAnsweredAt: null });
     expect(final.failure).toBe("the employee's phone did not answer (408 Request Timeout (no response))");
+    expect(performance.now() - started).toBe(64 * 40);
     // No CANCEL for a request that never got a provisional response.
     expect(h.peer.requests('CANCEL')).toHaveLength(0);
   });
 
   it('stops retransmitting an INVITE once a provisional response came', async () => {
     h = await startHarness({ t1: 40 });
+    const wire = watchWire();
+    fakeClock();
     h.call();
-    const invite = await h.peer.waitFor(isPhoneInvite);
-    await h.peer.respond(invite, 100);
-    await new Promise((resolve) => setTimeout(resolve, 10 * 40));
-    expect(h.peer.all(isPhoneInvite).length).toBeLessThanOrEqual(2);
-    const count = h.peer.all(isPhoneInvite).length;
-    await new Promise((resolve) => setTimeout(resolve, 10 * 40));
-    expect(h.peer.all(isPhoneInvite)).toHaveLength(count);
+    await arrived(h, isPhoneInvite, 1);
+    await advanceBy(h, wire, 40);
+    expect(h.peer.all(isPhoneInvite)).toHaveLength(2);
+    await h.peer.respond(h.peer.all(isPhoneInvite)[0]!.message as never, 100);
+    await advanceBy(h, wire, 20 * 40);
+    expect(h.peer.all(isPhoneInvite)).toHaveLength(2);
   });
 
   it('retransmits an unanswered BYE at T1, 2*T1... capped at T2 (Timer E), and gives up at 64*T1 (Timer F)', async () => {
     h = await startHarness({ t1: 40 });
     const call = h.call();
     const { phoneInvite, targetInvite } = await connect(h, call);
+    const wire = watchWire();
+    fakeClock();
     const started = performance.now();
     void call.hangup();
     // The target answers its BYE; the phone never does.
-    const targetBye = await h.peer.waitFor(isRequest('BYE', (r) => callIdOf(r) === callIdOf(targetInvite)));
-    await h.peer.respond(targetBye, 200);
+    await arrived(h, isRequest('BYE', (r) => callIdOf(r) === callIdOf(targetInvite)), 1);
+    const targetBye = h.peer.all(isRequest('BYE', (r) => callIdOf(r) === callIdOf(targetInvite)))[0]!.message;
+    await h.peer.respond(targetBye as never, 200);
+    await runClock(h, wire, call.ended);
     const final = await call.ended;
-    const elapsed = performance.now() - started;
     const copies = h.peer.all(isRequest('BYE', (r) => callIdOf(r) === callIdOf(phoneInvite)));
     expect(new Set(copies.map((c) => branchOf(c.message)))).toHaveLength(1);
+    // 40, 80, 160 (= T2), then 160 again and again until Timer F at 64*T1 = 2560 ms.
     const intervals = gaps(copies.map((c) => c.at));
-    // 40, 80, 160 (= T2), then 160 again and again until 64*T1 = 2560 ms.
-    expect(intervals.length).toBeGreaterThanOrEqual(14);
-    const expected = [40, 80, 160, 160, 160, 160];
-    expected.forEach((want, i) => {
-      expect(intervals[i]).toBeGreaterThanOrEqual(want - 15);
-      expect(intervals[i]).toBeLessThan(want * 1.5 + 40);
-    });
-    for (const gap of intervals.slice(3)) expect(gap).toBeLessThan(160 * 1.5 + 40);
-    expect(elapsed).toBeGreaterThanOrEqual(64 * 40 - 5);
+    const sentAt = [0, 40, 120, 280];
+    while (sentAt.at(-1)! + 160 < 64 * 40) sentAt.push(sentAt.at(-1)! + 160);
+    expect(copies.map((c) => c.at - started)).toEqual(sentAt);
+    expect(intervals.slice(0, 4)).toEqual([40, 80, 160, 160]);
+    expect(performance.now() - started).toBe(64 * 40);
     expect(final).toMatchObject({ status: 'completed', sipCode: 200, endedBy: 'api' });
   });
 
@@ -85,16 +145,21 @@ describe('client transaction timers', () => {
     h = await startHarness({ t1: 40 });
     const call = h.call();
     const { phoneInvite, targetInvite } = await connect(h, call);
+    const wire = watchWire();
+    fakeClock();
+    const isPhoneBye = isRequest('BYE', (r) => callIdOf(r) === callIdOf(phoneInvite));
     void call.hangup();
-    await h.peer.respond(await h.peer.waitFor(isRequest('BYE', (r) => callIdOf(r) === callIdOf(targetInvite))), 200);
-    const bye = await h.peer.waitFor(isRequest('BYE', (r) => callIdOf(r) === callIdOf(phoneInvite)));
-    await h.peer.respond(bye, 100);
-    await new Promise((resolve) => setTimeout(resolve, 700));
-    const copies = h.peer.all(isRequest('BYE', (r) => callIdOf(r) === callIdOf(phoneInvite)));
-    const intervals = gaps(copies.map((c) => c.at));
+    await arrived(h, isRequest('BYE', (r) => callIdOf(r) === callIdOf(targetInvite)), 1);
+    await h.peer.respond(h.peer.all(isRequest('BYE', (r) => callIdOf(r) === callIdOf(targetInvite)))[0]!.message as never, 200);
+    await arrived(h, isPhoneBye, 1);
+    const bye = h.peer.all(isPhoneBye)[0]!.message;
+    await h.peer.respond(bye as never, 100);
+    await advanceBy(h, wire, 700);
+    const intervals = gaps(h.peer.all(isPhoneBye).map((c) => c.at));
     // The first retransmission was due at T1 already; after the 100, every one waits T2.
-    for (const gap of intervals.slice(1)) expect(gap).toBeGreaterThanOrEqual(160 - 5);
-    await h.peer.respond(bye, 200);
+    expect(intervals).toEqual([40, 160, 160, 160, 160]);
+    vi.useRealTimers();
+    await h.peer.respond(bye as never, 200);
     await call.ended;
   });
 
@@ -109,8 +174,10 @@ describe('client transaction timers', () => {
     const targetBye = await h.peer.waitFor(isRequest('BYE', (r) => callIdOf(r) === callIdOf(targetInvite)), { after });
     await h.peer.respond(targetBye, 200);
     await call.ended;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const answers = h.peer.all((m) => m.kind === 'response' && m.status === 200 && (m.headers.get('CSeq') ?? '').endsWith('BYE') && callIdOf(m) === callIdOf(phoneInvite));
+    const isByeAnswer: Match = (m) => m.kind === 'response' && m.status === 200 && (m.headers.get('CSeq') ?? '').endsWith('BYE') && callIdOf(m) === callIdOf(phoneInvite);
+    // One answer per copy the phone sent: the first from the dialog, the two others from the transaction.
+    await arrived(h, isByeAnswer, 3);
+    const answers = h.peer.all(isByeAnswer);
     expect(answers).toHaveLength(3);
     expect(new Set(answers.map((a) => a.raw)).size).toBe(1);
     expect(h.peer.all(isRequest('BYE', (r) => callIdOf(r) === callIdOf(targetInvite)))).toHaveLength(1);
