@@ -1,12 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CallSnapshot } from '../../src/sip/click-to-call.js';
 import { parseSdp } from '../../src/sip/sdp.js';
 import {
+  advanceBy,
+  arrived,
   branchOf,
   callIdOf,
   connect,
   cseqOf,
+  fakeClock,
   FakePeer,
+  firstOf,
   isPhoneInvite,
   isRequest,
   isResponse,
@@ -15,16 +19,20 @@ import {
   phoneAnswers,
   PHONE_TAG,
   PHONE_URI,
+  runClock,
   startHarness,
   statusReached,
   TARGET_TAG,
   type Harness,
   type SipRequest,
   type SipResponse,
+  watchWire,
 } from './fake-peer.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
   await h?.close();
   h = undefined;
 });
@@ -289,36 +297,49 @@ describe('click-to-call against a scripted peer', () => {
   it('gives up on a phone that rings too long: CANCEL, and the call ends with 408', async () => {
     h = await startHarness({ phoneRingTimeoutMs: 300 });
     const { peer } = h;
+    const wire = watchWire();
+    fakeClock();
     const call = h.call();
-    const invite = await peer.waitFor(isPhoneInvite);
+    await arrived(h, isPhoneInvite, 1);
+    const invite = firstOf(h, isPhoneInvite);
     await peer.respond(invite, 180, { toTag: PHONE_TAG });
-    const cancel = await peer.waitFor(isRequest('CANCEL'), { timeoutMs: 2000 });
+    await advanceBy(h, wire, 299);
+    expect(peer.all(isRequest('CANCEL'))).toHaveLength(0);
+    await advanceBy(h, wire, 1);
+    const cancel = firstOf(h, isRequest('CANCEL'));
     const snapshot = call.snapshot();
     expect(snapshot).toMatchObject({ status: 'failed', sipCode: 408, endedBy: 'timeout' });
-    expect(snapshot.endedAt! - snapshot.startedAt).toBeGreaterThanOrEqual(290);
+    expect(snapshot.endedAt! - snapshot.startedAt).toBe(300);
     expect(snapshot.failure).toMatch(/did not answer within/);
     await peer.respond(cancel, 200);
     await peer.respond(invite, 487, { toTag: PHONE_TAG });
-    await call.ended;
+    await runClock(h, wire, call.ended);
     expect(peer.all(isTargetInvite)).toHaveLength(0);
   });
 
   it('gives up on a target that rings too long: CANCEL to it, BYE to the phone, 408', async () => {
     h = await startHarness({ targetRingTimeoutMs: 300 });
     const { peer } = h;
+    const wire = watchWire();
+    fakeClock();
     const call = h.call();
     const { invite: phoneInvite } = await phoneAnswers(peer);
-    const target = await peer.waitFor(isTargetInvite);
+    await arrived(h, isTargetInvite, 1);
+    const target = firstOf(h, isTargetInvite);
     await peer.respond(target, 180, { toTag: TARGET_TAG });
-    const cancel = await peer.waitFor(isRequest('CANCEL'), { timeoutMs: 2000 });
+    await advanceBy(h, wire, 299);
+    expect(peer.all(isRequest('CANCEL'))).toHaveLength(0);
+    await advanceBy(h, wire, 1);
+    const cancel = firstOf(h, isRequest('CANCEL'));
     expect(branchOf(cancel)).toBe(branchOf(target));
-    const bye = await peer.waitFor(isRequest('BYE', (r) => callIdOf(r) === callIdOf(phoneInvite)));
+    const bye = firstOf(h, isRequest('BYE', (r) => callIdOf(r) === callIdOf(phoneInvite)));
     await peer.respond(cancel, 200);
     await peer.respond(target, 487, { toTag: TARGET_TAG });
     await peer.respond(bye, 200);
+    await runClock(h, wire, call.ended);
     const final = await call.ended;
     expect(final).toMatchObject({ status: 'failed', sipCode: 408, endedBy: 'timeout', targetAnsweredAt: null });
-    expect(final.endedAt! - final.phoneAnsweredAt!).toBeGreaterThanOrEqual(290);
+    expect(final.endedAt! - final.phoneAnsweredAt!).toBe(300);
   });
 
   it.each([
@@ -420,16 +441,24 @@ describe('click-to-call against a scripted peer', () => {
   it('retries the connecting re-INVITE after a 491 (glare), after the random wait of RFC 3261 §14.1', async () => {
     h = await startHarness({ t1: 40 });
     const { peer } = h;
+    const wire = watchWire();
+    fakeClock();
     const call = h.call();
     const { invite: phoneInvite } = await phoneAnswers(peer);
-    const target = await peer.waitFor(isTargetInvite);
+    await arrived(h, isTargetInvite, 1);
+    const target = firstOf(h, isTargetInvite);
     await peer.respond(target, 200, { toTag: TARGET_TAG, contact: peer.contact('target'), body: offerSdp(5000) });
-    const first = await peer.waitForEntry(isRequest('INVITE', (r) => callIdOf(r) === callIdOf(phoneInvite) && cseqOf(r) === '2 INVITE'));
+    const isReinvite = (cseq: string) => isRequest('INVITE', (r) => callIdOf(r) === callIdOf(phoneInvite) && cseqOf(r) === cseq);
+    await arrived(h, isReinvite('2 INVITE'), 1);
+    const first = peer.all(isReinvite('2 INVITE'))[0]!;
     await peer.respond(first.message as SipRequest, 491);
-    const second = await peer.waitForEntry(isRequest('INVITE', (r) => callIdOf(r) === callIdOf(phoneInvite) && cseqOf(r) === '3 INVITE'), { timeoutMs: 2000 });
+    await advanceBy(h, wire, 320);
+    const second = peer.all(isReinvite('3 INVITE'))[0]!;
     // 2.1 to 4 s with T1 = 500 ms, scaled to T1 = 40 ms: 168 to 320 ms.
-    expect(second.at - first.at).toBeGreaterThanOrEqual(160);
+    expect(second.at - first.at).toBeGreaterThanOrEqual(168);
+    expect(second.at - first.at).toBeLessThanOrEqual(320);
     expect(second.message.body).toBe((first.message as SipRequest).body);
+    vi.useRealTimers();
     await peer.respond(second.message as SipRequest, 200, { contact: peer.contact('phone'), body: offerSdp(4000, '111', 2) });
     await statusReached(call, 'connected');
     // The 491 was ACKed in its transaction.
@@ -460,13 +489,19 @@ describe('click-to-call against a scripted peer', () => {
   it('ends a connected call at the duration cap', async () => {
     h = await startHarness({ maxCallDurationMs: 200 });
     const { peer } = h;
+    const wire = watchWire();
+    fakeClock();
     const call = h.call();
     await connect(h, call);
-    const byes = await Promise.all([peer.waitFor(isRequest('BYE', (r) => r.uri.startsWith('sip:phone@'))), peer.waitFor(isRequest('BYE', (r) => r.uri.startsWith('sip:target@')))]);
-    for (const bye of byes) await peer.respond(bye, 200);
+    const isBye = (user: string) => isRequest('BYE', (r) => r.uri.startsWith(`sip:${user}@`));
+    await advanceBy(h, wire, 199);
+    expect(peer.all(isRequest('BYE'))).toHaveLength(0);
+    await advanceBy(h, wire, 1);
+    for (const bye of [firstOf(h, isBye('phone')), firstOf(h, isBye('target'))]) await peer.respond(bye, 200);
+    await runClock(h, wire, call.ended);
     const final = await call.ended;
     expect(final).toMatchObject({ status: 'completed', sipCode: 200, endedBy: 'timeout' });
-    expect(final.endedAt! - final.connectedAt!).toBeGreaterThanOrEqual(190);
+    expect(final.endedAt! - final.connectedAt!).toBe(200);
   });
 
   it('rings a phone at a direct contact without the proxy, and still calls the target through it', async () => {

@@ -1,4 +1,7 @@
 import dgram from 'node:dgram';
+import { vi } from 'vitest';
+import { SipCore } from '../../src/sip/core.js';
+import { UdpTransport } from '../../src/sip/transport.js';
 import { randomBytes } from 'node:crypto';
 import { SipAgent, type CallSnapshot, type ClickToCall, type ClickToCallStatus, type SipAgentOptions } from '../../src/sip/click-to-call.js';
 import { parseMessage, type SipMessage, type SipRequest, type SipResponse } from '../../src/sip/message.js';
@@ -294,4 +297,91 @@ export async function connect(h: Harness, call: ClickToCall, options: { recordRo
   await h.peer.respond(reinvite, 200, { contact: h.peer.contact('phone'), body: offerSdp(4000, '111', 2) });
   await statusReached(call, 'connected');
   return { phoneInvite, targetInvite, reinvite };
+}
+
+// ---- a clock the test moves ----
+//
+// The agent's timers run on vitest's fake clock while its datagrams travel for
+// real; the clock only moves once everything in flight has been taken in, so a
+// busy machine cannot shift what a test reads.
+
+/** Counts datagrams each side sent and the agent took in, so that the test knows when the wire is quiet. */
+export function watchWire() {
+  const counts = { agentSent: 0, peerSent: 0, agentReceived: 0 };
+  const send = UdpTransport.prototype.send;
+  vi.spyOn(UdpTransport.prototype, 'send').mockImplementation(function (this: UdpTransport, ...args) {
+    counts.agentSent++;
+    return send.apply(this, args);
+  });
+  const peerSend = FakePeer.prototype.send;
+  vi.spyOn(FakePeer.prototype, 'send').mockImplementation(function (this: FakePeer, ...args) {
+    counts.peerSent++;
+    return peerSend.apply(this, args);
+  });
+  const receive = (SipCore.prototype as unknown as { receive: (...a: unknown[]) => void }).receive;
+  vi.spyOn(SipCore.prototype as unknown as { receive: (...a: unknown[]) => void }, 'receive').mockImplementation(function (this: SipCore, ...args) {
+    counts.agentReceived++;
+    return receive.apply(this, args);
+  });
+  return counts;
+}
+
+/** Waits (on the real event loop, not on the fake clock) until every datagram sent has been taken in. */
+export async function quiet(harness: Harness, counts: ReturnType<typeof watchWire>): Promise<void> {
+  while (harness.peer.received.length < counts.agentSent || counts.agentReceived < counts.peerSent) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Moves the fake clock timer by timer, letting the wire settle between, until `done` settles. */
+export async function runClock(harness: Harness, counts: ReturnType<typeof watchWire>, done: Promise<unknown>): Promise<void> {
+  let finished = false;
+  void done.then(
+    () => (finished = true),
+    () => (finished = true),
+  );
+  for (;;) {
+    await quiet(harness, counts);
+    await new Promise((resolve) => setImmediate(resolve));
+    if (finished) return;
+    if (vi.getTimerCount() === 0) throw new Error('no timer left, and the call has not ended');
+    await vi.advanceTimersToNextTimerAsync();
+  }
+}
+
+/** Moves the fake clock by `ms`, one millisecond at a time, letting the wire settle after each step. */
+export async function advanceBy(harness: Harness, counts: ReturnType<typeof watchWire>, ms: number): Promise<void> {
+  await quiet(harness, counts);
+  for (let i = 0; i < ms; i++) {
+    await vi.advanceTimersByTimeAsync(1);
+    await quiet(harness, counts);
+  }
+}
+
+/** Waits until `n` messages matching have arrived. */
+export async function arrived(harness: Harness, match: Match, n: number): Promise<void> {
+  while (harness.peer.all(match).length < n) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Timers, Date and performance.now() on vitest's fake clock; sockets stay real.
+ * Install it before the call starts so that the call's own timers are fake too.
+ * The clock stands still until the test moves it, but what is due now (a
+ * zero-delay timer) still runs, as on a real event loop.
+ */
+export function fakeClock(): void {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+  const runDue = () => {
+    if (!vi.isFakeTimers()) return;
+    vi.advanceTimersByTime(0);
+    setImmediate(runDue);
+  };
+  setImmediate(runDue);
+}
+
+/** The first message matching that has arrived. */
+export function firstOf<T extends SipMessage = SipRequest>(harness: Harness, match: Match): T {
+  const found = harness.peer.all(match)[0];
+  if (!found) throw new Error(`fake peer: nothing matching yet; received:\n${harness.peer.summary()}`);
+  return found.message as T;
 }

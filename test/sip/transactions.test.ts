@@ -1,7 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SipCore } from '../../src/sip/core.js';
-import { UdpTransport } from '../../src/sip/transport.js';
-import { branchOf, callIdOf, connect, FakePeer, isPhoneInvite, isRequest, PHONE_TAG, startHarness, type Harness, type Match } from './fake-peer.js';
+import { advanceBy, arrived, branchOf, callIdOf, connect, fakeClock, isPhoneInvite, isRequest, PHONE_TAG, runClock, startHarness, watchWire, type Harness, type Match } from './fake-peer.js';
 
 /**
  * The RFC 3261 §17 timers, read on the wire against a clock the test moves.
@@ -21,65 +19,6 @@ afterEach(async () => {
 
 const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]!);
 
-/** Counts datagrams each side sent and the agent took in, so that the test knows when the wire is quiet. */
-function watchWire() {
-  const counts = { agentSent: 0, peerSent: 0, agentReceived: 0 };
-  const send = UdpTransport.prototype.send;
-  vi.spyOn(UdpTransport.prototype, 'send').mockImplementation(function (this: UdpTransport, ...args) {
-    counts.agentSent++;
-    return send.apply(this, args);
-  });
-  const peerSend = FakePeer.prototype.send;
-  vi.spyOn(FakePeer.prototype, 'send').mockImplementation(function (this: FakePeer, ...args) {
-    counts.peerSent++;
-    return peerSend.apply(this, args);
-  });
-  const receive = (SipCore.prototype as unknown as { receive: (...a: unknown[]) => void }).receive;
-  vi.spyOn(SipCore.prototype as unknown as { receive: (...a: unknown[]) => void }, 'receive').mockImplementation(function (this: SipCore, ...args) {
-    counts.agentReceived++;
-    return receive.apply(this, args);
-  });
-  return counts;
-}
-
-/** Waits (on the real event loop, not on the fake clock) until every datagram sent has been taken in. */
-async function quiet(harness: Harness, counts: ReturnType<typeof watchWire>): Promise<void> {
-  while (harness.peer.received.length < counts.agentSent || counts.agentReceived < counts.peerSent) {
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
-
-/** Moves the fake clock timer by timer, letting the wire settle between, until `done` settles. */
-async function runClock(harness: Harness, counts: ReturnType<typeof watchWire>, done: Promise<unknown>): Promise<void> {
-  let finished = false;
-  void done.then(
-    () => (finished = true),
-    () => (finished = true),
-  );
-  for (;;) {
-    await quiet(harness, counts);
-    await new Promise((resolve) => setImmediate(resolve));
-    if (finished) return;
-    if (vi.getTimerCount() === 0) throw new Error('no timer left, and the call has not ended');
-    await vi.advanceTimersToNextTimerAsync();
-  }
-}
-
-/** Moves the fake clock by `ms`, one millisecond at a time, letting the wire settle after each step. */
-async function advanceBy(harness: Harness, counts: ReturnType<typeof watchWire>, ms: number): Promise<void> {
-  await quiet(harness, counts);
-  for (let i = 0; i < ms; i++) {
-    await vi.advanceTimersByTimeAsync(1);
-    await quiet(harness, counts);
-  }
-}
-
-/** Waits until `n` messages matching have arrived. */
-async function arrived(harness: Harness, match: Match, n: number): Promise<void> {
-  while (harness.peer.all(match).length < n) await new Promise((resolve) => setImmediate(resolve));
-}
-
-const fakeClock = () => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
 
 describe('client transaction timers', () => {
   it('retransmits an unanswered INVITE at T1, 2*T1, 4*T1... (Timer A) and gives up at 64*T1 with 408 (Timer B)', async () => {
