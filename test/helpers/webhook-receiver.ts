@@ -15,7 +15,8 @@ export interface Received {
   index: number;
 }
 
-export type Behaviour = { status?: number; delayMs?: number };
+/** How to answer: with `status`, after `delayMs`, or only once `until` settles (a request held open). */
+export type Behaviour = { status?: number; delayMs?: number; until?: Promise<unknown> };
 
 /**
  * A real webhook endpoint on a local port, which can be taken down and
@@ -56,7 +57,8 @@ export class WebhookReceiver {
           response.writeHead(entry.answered, { 'content-type': 'text/plain' }).end(entry.answered < 300 ? 'ok' : 'receiver says no');
           for (const wake of this.waiters.splice(0)) wake();
         };
-        if (behaviour.delayMs) setTimeout(answer, behaviour.delayMs);
+        if (behaviour.until) void behaviour.until.then(answer, answer);
+        else if (behaviour.delayMs) setTimeout(answer, behaviour.delayMs);
         else answer();
       });
     });
