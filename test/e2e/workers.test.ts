@@ -216,10 +216,9 @@ describe('sipsim serve, a single process', () => {
       req.on('error', () => {});
       req.write('grant_type=');
       await new Promise((r) => setTimeout(r, 300));
-      const signalled = Date.now();
       server.child.kill('SIGTERM');
+      // Exit code 1 and this line come only from the shutdown timer running out.
       expect(await server.exited).toEqual({ code: 1, signal: null });
-      expect(Date.now() - signalled).toBeGreaterThanOrEqual(900);
       expect(server.logs().some((l) => String(l.msg).startsWith('requests still in flight after 1 s'))).toBe(true);
       req.destroy();
     } finally {

@@ -107,8 +107,6 @@ describe.each(ENGINES)('webhook delivery on %s', (engine) => {
       // Each attempt is signed anew over the same body.
       expect(new Set(receiver.received.map((r) => r.raw)).size).toBe(1);
       expect(receiver.received.every((r) => r.valid)).toBe(true);
-      const gaps = receiver.received.slice(1).map((r, i) => r.at - receiver.received[i]!.at);
-      expect(gaps[0]).toBeGreaterThanOrEqual(45); // base 100 ms, jittered down to half at most
       const text = await registry.metrics();
       expect(text).toContain('sipsim_webhook_attempts_total{result="retry"} 2');
       expect(text).toContain('sipsim_webhook_attempts_total{result="delivered"} 1');
