@@ -1,10 +1,50 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Four projects, from fastest to slowest; `npm test` runs them all.
+ * - unit: pure code and loopback sockets; no build, no database, no Redis.
+ * - integration: the app and the store, on SQLite and (when configured) PostgreSQL and Redis.
+ * - types: the type checker over the project and over the README's TypeScript.
+ * - e2e: the built `sipsim` command and real clients; builds dist/ first.
+ */
+const UNIT = [
+  'test/domain/**/*.test.ts',
+  'test/ingest/**/*.test.ts',
+  'test/sip/**/*.test.ts',
+  'test/sdk/sdk-faults.test.ts',
+  'test/sdk/webhooks.test.ts',
+];
+const TYPES = ['test/types/**/*.test.ts'];
+const E2E = ['test/e2e/**/*.test.ts'];
+
+const shared = {
+  testTimeout: 30000,
+  hookTimeout: 60000,
+};
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 30000,
-    hookTimeout: 60000,
-    globalSetup: ['test/helpers/global-setup.ts'],
+    ...shared,
+    projects: [
+      { extends: true, test: { name: 'unit', include: UNIT } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          exclude: [...UNIT, ...TYPES, ...E2E],
+          globalSetup: ['test/helpers/global-setup.ts'],
+        },
+      },
+      { extends: true, test: { name: 'types', include: TYPES, testTimeout: 180000 } },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: E2E,
+          globalSetup: ['test/helpers/build-setup.ts', 'test/helpers/global-setup.ts'],
+        },
+      },
+    ],
   },
 });
