@@ -16,7 +16,8 @@ import { phoneUriAt, startSipController } from './click-to-call/sip-controller.j
 export interface ServerOptions {
   config: Config;
   /**
-   * Runs once, after migrations and before anything listens (demo seeding).
+   * Runs once per store, under its setup lock: after migrations, and once the
+   * port is bound, so that a second process on a taken port never gets here.
    * Returns text to print once serving, with `{BASE_URL}` to fill in, or null.
    */
   prepare?: (store: Store) => Promise<string | null>;
@@ -37,7 +38,8 @@ export async function runServer({ config, prepare }: ServerOptions): Promise<voi
   }
 
   const store = Store.open(config.databaseUrl, { poolSize: config.databasePoolSize });
-  let banner: string | null;
+  // Under the store's setup lock, so that two processes starting at once prepare it once.
+  const prepareOnce = async () => (prepare ? await store.exclusively(() => prepare(store)) : null);
   try {
     // Skipped where migrations run as a step of their own (`sipsim migrate`),
     // for example over a direct connection when the API goes through PgBouncer.
@@ -46,13 +48,17 @@ export async function runServer({ config, prepare }: ServerOptions): Promise<voi
       const pending = await store.pendingMigrations();
       if (pending.length) throw new Error(`the schema is not up to date (missing ${pending.join(', ')}): run sipsim migrate first`);
     }
-    banner = (await prepare?.(store)) ?? null;
   } catch (error) {
     await store.close();
     throw error;
   }
   if (config.workers > 1) {
-    await store.close();
+    let banner: string | null;
+    try {
+      banner = await prepareOnce();
+    } finally {
+      await store.close();
+    }
     return runPrimary(config, store.engine, banner);
   }
 
@@ -68,7 +74,9 @@ export async function runServer({ config, prepare }: ServerOptions): Promise<voi
   const metricsServer = await serveMetricsPort(config, () => app.metrics.registry.metrics());
   const dispatcher = startDispatcher(app, store, config);
   stopOnSignals(app, store, config, ['SIGTERM', 'SIGINT'], metricsServer, dispatcher, clickToCall);
-  announce(store.engine, await listen(app, config), banner);
+  // The port first: a second process started on a taken port stops here, before it builds any demo data.
+  const url = await listen(app, config);
+  announce(store.engine, url, await prepareOnce());
   if (clickToCall) process.stdout.write(`Click-to-call: ${clickToCall.description}\n`);
 }
 

@@ -20,7 +20,8 @@ import {
 } from '../domain/directory.js';
 import type { Position } from '../domain/cursor.js';
 import { formatDateTime, nowSeconds } from '../domain/time.js';
-import { connect, parseDatabaseUrl, type Connection, type Engine } from './engine.js';
+import { connect, parseDatabaseUrl, type Connection, type DatabaseLocation, type Engine } from './engine.js';
+import { withSetupLock } from './setup-lock.js';
 import { mapStoreError } from './errors.js';
 import {
   PostgresUpsertTx,
@@ -173,7 +174,10 @@ export class Store {
   /** Calls started through the API while they last. */
   readonly clickCalls: ClickCallStore;
 
-  private constructor(conn: Connection) {
+  private constructor(
+    conn: Connection,
+    private readonly location: DatabaseLocation,
+  ) {
     this.conn = conn;
     this.engine = conn.engine;
     this.webhooks = new WebhookStore(conn.db, conn.engine, (operation) => this.run(operation));
@@ -182,7 +186,8 @@ export class Store {
 
 
   static open(databaseUrl: string, options: { poolSize?: number } = {}): Store {
-    return new Store(connect(parseDatabaseUrl(databaseUrl), options));
+    const location = parseDatabaseUrl(databaseUrl);
+    return new Store(connect(location, options), location);
   }
 
   get db() {
@@ -212,12 +217,20 @@ export class Store {
     return this.run(async () => (await this.migrator().getMigrations()).filter((m) => !m.executedAt).map((m) => m.name));
   }
 
+  /** Applies pending migrations; two processes doing it at once take turns (see setup-lock.ts). */
   async migrate(): Promise<string[]> {
-    return this.run(async () => {
-      const { error, results } = await this.migrator().migrateToLatest();
-      if (error) throw error;
-      return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
-    });
+    return this.run(() =>
+      withSetupLock(this.location, async () => {
+        const { error, results } = await this.migrator().migrateToLatest();
+        if (error) throw error;
+        return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+      }),
+    );
+  }
+
+  /** Runs `work` while no other process runs migrations or its own `exclusively` on this store. */
+  exclusively<T>(work: () => Promise<T>): Promise<T> {
+    return this.run(() => withSetupLock(this.location, work));
   }
 
   async ping(): Promise<void> {
