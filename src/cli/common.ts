@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_DATABASE_URL } from '../store/engine.js';
+import { DEFAULT_DATABASE_URL, parseDatabaseUrl } from '../store/engine.js';
 import { Store } from '../store/store.js';
 
 /** Options, argument parsers and plumbing that every command shares. */
@@ -22,14 +23,44 @@ export function nonNegativeInt(name: string) {
   };
 }
 
-/** Opens the store (migrated unless told otherwise), runs the action, and always closes the store. */
-export async function withStore<T>(databaseUrl: string, action: (store: Store) => Promise<T>, options = { migrate: true }): Promise<T> {
+/**
+ * Opens the store (migrated unless told otherwise), runs the action, and always
+ * closes the store. Only the commands that make a store (`migrate`, `demo`)
+ * pass `create`; every other one fails, naming where it looked, rather than
+ * leave a new empty store behind in whatever folder it ran from.
+ */
+export async function withStore<T>(databaseUrl: string, action: (store: Store) => Promise<T>, options: { migrate?: boolean; create?: boolean } = {}): Promise<T> {
+  const { migrate = true, create = false } = options;
+  const location = parseDatabaseUrl(databaseUrl);
+  if (!create && location.engine === 'sqlite' && location.path !== ':memory:' && !existsSync(location.path)) {
+    throw new CliError(noStore(location.path, databaseUrl));
+  }
   const store = Store.open(databaseUrl);
   try {
-    if (options.migrate) await store.migrate();
+    if (!create && !(await store.hasSchema())) throw new CliError(noStore(location.engine === 'sqlite' ? location.path : redactedUrl(databaseUrl), databaseUrl));
+    if (migrate) await store.migrate();
     return await action(store);
   } finally {
     await store.close();
+  }
+}
+
+function noStore(where: string, databaseUrl: string): string {
+  const flag = databaseUrl === DEFAULT_DATABASE_URL ? '' : ` --database '${redactedUrl(databaseUrl)}'`;
+  return [
+    `no sipsim store at ${where} (looked there because of ${databaseUrl === DEFAULT_DATABASE_URL ? 'the default, sqlite:./data/sipsim.db, relative to this folder' : '--database or SIPSIM_DATABASE_URL'}); nothing was created.`,
+    `Create one with \`sipsim migrate${flag}\` (empty) or \`sipsim demo${flag}\` (demo data), or point --database or SIPSIM_DATABASE_URL at an existing store.`,
+  ].join('\n');
+}
+
+/** A database URL fit to print: any password replaced. */
+export function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.protocol === 'sqlite:' ? url : parsed.toString();
+  } catch {
+    return url;
   }
 }
 

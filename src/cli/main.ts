@@ -81,7 +81,7 @@ program
   .addOption(databaseOption())
   .addOption(jsonOption())
   .action(async (opts) => {
-    const applied = await withStore(opts.database, (store) => store.migrate(), { migrate: false });
+    const applied = await withStore(opts.database, (store) => store.migrate(), { migrate: false, create: true });
     print(opts.json, { applied }, applied.length ? `Applied: ${applied.join(', ')}` : 'The schema is up to date');
   });
 
@@ -103,6 +103,7 @@ program
     const started = Date.now();
     const demo = await withStore(opts.database, (store) =>
       createDemo(store, { seed: opts.seed, calls: opts.calls, until, onProgress: progressReporter(!opts.json && process.stderr.isTTY) }),
+      { create: true },
     );
     const seconds = (Date.now() - started) / 1000;
     print(

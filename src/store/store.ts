@@ -217,6 +217,11 @@ export class Store {
     return this.run(async () => (await this.migrator().getMigrations()).filter((m) => !m.executedAt).map((m) => m.name));
   }
 
+  /** Whether sipsim's schema is there at all (a store made by `sipsim migrate`, `serve` or `demo`). */
+  async hasSchema(): Promise<boolean> {
+    return this.run(async () => (await this.db.introspection.getTables({ withInternalKyselyTables: true })).some((t) => t.name === 'schema_migrations'));
+  }
+
   /** Applies pending migrations; two processes doing it at once take turns (see setup-lock.ts). */
   async migrate(): Promise<string[]> {
     return this.run(() =>
