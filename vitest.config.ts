@@ -13,6 +13,7 @@ const UNIT = [
   'test/sip/**/*.test.ts',
   'test/sdk/sdk-faults.test.ts',
   'test/sdk/webhooks.test.ts',
+  'test/store/connection-errors.test.ts',
 ];
 const TYPES = ['test/types/**/*.test.ts'];
 const E2E = ['test/e2e/**/*.test.ts'];

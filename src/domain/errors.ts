@@ -62,8 +62,9 @@ export const invalidParameter = (detail: string) => new ApiError('INVALID_PARAME
 
 /** Raised by the store when the database cannot be reached; maps to 503. */
 export class StoreUnavailableError extends Error {
-  constructor(cause: unknown) {
-    super('store unavailable', { cause });
+  /** `detail` says where and why, for logs and the CLI; API answers keep their fixed message. */
+  constructor(cause: unknown, detail?: string) {
+    super(detail ? `store unavailable: ${detail}` : 'store unavailable', { cause });
     this.name = 'StoreUnavailableError';
   }
 }

@@ -22,6 +22,8 @@ import type { Position } from '../domain/cursor.js';
 import { formatDateTime, nowSeconds } from '../domain/time.js';
 import { connect, parseDatabaseUrl, type Connection, type DatabaseLocation, type Engine } from './engine.js';
 import { withSetupLock } from './setup-lock.js';
+import { describeStoreFailure, PG_CONNECT_REFUSALS } from './connection-errors.js';
+import { StoreUnavailableError } from '../domain/errors.js';
 import { mapStoreError } from './errors.js';
 import {
   PostgresUpsertTx,
@@ -199,7 +201,12 @@ export class Store {
     try {
       return await operation();
     } catch (error) {
-      throw mapStoreError(error);
+      const code = (error as { code?: unknown })?.code;
+      const mapped = typeof code === 'string' && PG_CONNECT_REFUSALS.has(code) ? new StoreUnavailableError(error) : mapStoreError(error);
+      if (mapped instanceof StoreUnavailableError && mapped.message === 'store unavailable') {
+        throw new StoreUnavailableError(mapped.cause, describeStoreFailure(this.location, mapped.cause));
+      }
+      throw mapped;
     }
   }
 
