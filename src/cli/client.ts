@@ -19,6 +19,7 @@ import {
 } from '../sdk/index.js';
 import { VERSION } from '../version.js';
 import { action, CliError, jsonOption, table } from './common.js';
+import { DEFAULT_API_URL, resolveConnection, type ConnectionFlags } from './credentials.js';
 
 /**
  * `sipsim calls list|get|long|export` and `sipsim report daily`: the Calls
@@ -27,41 +28,43 @@ import { action, CliError, jsonOption, table } from './common.js';
  */
 
 const DAY = 86400;
-const DEFAULT_API_URL = 'http://127.0.0.1:3000';
 const EXPORT_PATH = '/api/v2/calls/export';
 const PAGE_MAX = 1000;
 
 // ---- connection ----
 
-interface ConnectionOpts {
-  apiUrl: string;
-  clientId?: string;
-  clientSecret?: string;
-  token?: string;
-}
+type ConnectionOpts = ConnectionFlags;
 
 function connectionOptions(): Option[] {
   return [
-    new Option('--api-url <url>', 'the server').env('SIPSIM_API_URL').default(DEFAULT_API_URL),
+    new Option('--api-url <url>', `the server (default: the profile's, else ${DEFAULT_API_URL})`).env('SIPSIM_API_URL'),
     new Option('--client-id <id>', 'OAuth client id').env('SIPSIM_CLIENT_ID'),
     new Option('--client-secret <secret>', 'OAuth client secret').env('SIPSIM_CLIENT_SECRET'),
     new Option('--token <token>', 'a bearer token, instead of client credentials').env('SIPSIM_TOKEN'),
+    new Option('--profile <name>', 'a profile saved by `sipsim login` (default: default)').env('SIPSIM_PROFILE'),
   ];
 }
 
 const CREDENTIALS_HELP =
-  'set SIPSIM_CLIENT_ID and SIPSIM_CLIENT_SECRET (or SIPSIM_TOKEN), or pass --client-id and --client-secret (or --token)';
+  'set SIPSIM_CLIENT_ID and SIPSIM_CLIENT_SECRET (or SIPSIM_TOKEN), pass --client-id and --client-secret (or --token), save a profile with `sipsim login`, or run from the folder where `npm start` keeps the sandbox';
 
 function connect(opts: ConnectionOpts, fetch?: FetchLike): Sipsim {
-  const common = { baseUrl: opts.apiUrl, fetch, userAgent: `sipsim-cli/${VERSION}` };
+  let resolved;
   try {
-    if (opts.token) return new Sipsim({ ...common, accessToken: opts.token });
-    if (opts.clientId && opts.clientSecret) return new Sipsim({ ...common, clientId: opts.clientId, clientSecret: opts.clientSecret });
+    resolved = resolveConnection(opts);
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+  if (resolved.from) process.stderr.write(`sipsim: using ${resolved.from} (for ${resolved.apiUrl})\n`);
+  const common = { baseUrl: resolved.apiUrl, fetch, userAgent: `sipsim-cli/${VERSION}` };
+  try {
+    if (resolved.token) return new Sipsim({ ...common, accessToken: resolved.token });
+    if (resolved.clientId && resolved.clientSecret) return new Sipsim({ ...common, clientId: resolved.clientId, clientSecret: resolved.clientSecret });
   } catch (error) {
     if (error instanceof SipsimError) throw new CliError(`${error.message} (--api-url or SIPSIM_API_URL)`);
     throw error;
   }
-  const missing = opts.clientId ? 'client secret' : opts.clientSecret ? 'client id' : 'credentials';
+  const missing = resolved.clientId ? 'client secret' : resolved.clientSecret ? 'client id' : 'credentials';
   throw new CliError(`No ${missing}: ${CREDENTIALS_HELP}`);
 }
 

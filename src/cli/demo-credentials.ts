@@ -13,7 +13,7 @@ import type { Store } from '../store/store.js';
  * kept where a user keeps any credential: a file of their own (mode 0600) beside
  * the database. `npm start` then prints the same credentials on every start.
  */
-function credentialsPath(databaseUrl: string): string {
+export function demoCredentialsPath(databaseUrl: string): string {
   const location = parseDatabaseUrl(databaseUrl);
   if (location.engine === 'sqlite' && location.path !== ':memory:') return `${location.path}.demo-credentials.json`;
   const key = createHash('sha256').update(databaseUrl).digest('hex').slice(0, 12);
@@ -37,7 +37,7 @@ function readSaved(path: string): SavedCredentials | null {
 
 /** Returns the banner that tells a newcomer how to call the API; `{BASE_URL}` is filled in by the caller. */
 export async function ensureDemoCredentials(store: Store, config: Config, accountId: number): Promise<string> {
-  const path = credentialsPath(config.databaseUrl);
+  const path = demoCredentialsPath(config.databaseUrl);
   let saved = readSaved(path);
   const client = saved ? await store.findClient(saved.client_id) : null;
   if (!saved || !client || client.revokedAt !== null || client.accountId !== accountId || !secretMatches(saved.client_secret, client.secretHash)) {
@@ -72,6 +72,14 @@ export async function ensureDemoCredentials(store: Store, config: Config, accoun
     '',
     `List last week's calls with a token valid for ${Math.round(config.tokenTtlSeconds / 60)} minutes:`,
     `  curl -H "Authorization: Bearer ${token}" "{BASE_URL}/api/v2/calls?start_time=${weekAgo}&limit=20"`,
+    '',
+    'For the sipsim client commands and the SDK in another shell (from this folder they find these by themselves):',
+    '  export SIPSIM_API_URL={BASE_URL}',
+    `  export SIPSIM_CLIENT_ID=${saved.client_id}`,
+    `  export SIPSIM_CLIENT_SECRET=${saved.client_secret}`,
+    '',
+    'Interactive docs: {BASE_URL}/docs',
+    `  Authorize (oauth2, client credentials): client_id ${saved.client_id}, client_secret ${saved.client_secret}`,
     '',
   ].join('\n');
 }

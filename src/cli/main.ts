@@ -11,6 +11,7 @@ import { ensureDemoCredentials } from './demo-credentials.js';
 import { registerClientCommands } from './client.js';
 import { registerDirectoryCommands } from './directory.js';
 import { registerImportCommand } from './import.js';
+import { registerLoginCommand } from './login.js';
 import { registerWebhookCommands } from './webhooks.js';
 import { VERSION } from '../version.js';
 
@@ -209,6 +210,7 @@ clients
 
 registerDirectoryCommands(program);
 registerClientCommands(program);
+registerLoginCommand(program);
 registerImportCommand(program);
 registerWebhookCommands(program);
 
