@@ -30,6 +30,8 @@ import { DEFAULT_API_URL, resolveConnection, type ConnectionFlags } from './cred
 const DAY = 86400;
 const EXPORT_PATH = '/api/v2/calls/export';
 const PAGE_MAX = 1000;
+/** Rows `calls list` shows as a table when neither --limit nor --all says otherwise. */
+const TABLE_ROWS = 20;
 
 // ---- connection ----
 
@@ -302,9 +304,21 @@ function formatDuration(total: number): string {
   return text || '0s';
 }
 
-/** m:ss, minutes unbounded. */
-function minutesSeconds(total: number): string {
-  return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, '0')}`;
+/** h:mm:ss: the one way the tables show a duration (0:04:06, 1:19:36, 27:00:00). */
+function clock(total: number): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${Math.floor(total / 3600)}:${two(Math.floor((total % 3600) / 60))}:${two(total % 60)}`;
+}
+
+/** "1 call", "2 calls". */
+function count(n: number, noun: string): string {
+  return `${n.toLocaleString('en')} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** The window a query searched, in the zone the table shows: "2026-11-19 00:00:00 to now (Europe/Paris)". */
+function windowText(query: { start_time?: string | Date; end_time?: string | Date }, zone: string): string {
+  const at = (time: string | Date | undefined) => (time === undefined ? 'now' : localTime(typeof time === 'string' ? seconds(time) : time.getTime() / 1000, zone));
+  return `${at(query.start_time)} to ${at(query.end_time)} (${zone})`;
 }
 
 function localTime(unix: number, zone: string): string {
@@ -327,7 +341,7 @@ async function callTable(calls: Call[], s: Session): Promise<string> {
       c.sip_status,
       c.caller_number,
       c.target_number,
-      minutesSeconds(c.duration_sec),
+      clock(c.duration_sec),
       employeeLabel(c.employee_id, names),
       c.tags.map((t) => t.name).join(', ') || null,
     ]),
@@ -354,7 +368,10 @@ async function writeOut(text: string): Promise<void> {
 async function listCalls(opts: ClientOpts & { limit?: number; all?: boolean; ndjson?: boolean }): Promise<void> {
   if (opts.json && opts.ndjson) throw new CliError('--json and --ndjson cannot be combined');
   const s = session(opts);
-  const params = { ...(await s.query(opts)), limit: opts.limit ?? (opts.all ? PAGE_MAX : undefined) };
+  const query = await s.query(opts);
+  // A table is for reading: a screenful unless asked for more. JSON keeps the server's page size.
+  const table = !opts.json && !opts.ndjson;
+  const params = { ...query, limit: opts.limit ?? (opts.all ? PAGE_MAX : table ? TABLE_ROWS : undefined) };
   const list = s.client.calls.list(params);
 
   if (opts.json || opts.ndjson) {
@@ -380,8 +397,11 @@ async function listCalls(opts: ClientOpts & { limit?: number; all?: boolean; ndj
     more = page.hasNextPage();
     if (!opts.all) break;
   }
-  await writeOut(`${(await callTable(calls, s)) || 'No calls'}\n`);
-  if (more) process.stderr.write(`Showing the first ${calls.length} calls; more match: add --all, or narrow the window.\n`);
+  const zone = await s.zone();
+  await writeOut(`${(await callTable(calls, s)) || `No calls from ${windowText(query, zone)}`}\n`);
+  if (more) {
+    process.stderr.write(`Showing the ${count(calls.length, 'newest call')} from ${windowText(query, zone)}; more match: --limit (up to ${PAGE_MAX}), --all, or --start/--end.\n`);
+  }
 }
 
 async function getCall(id: number, opts: ConnectionOpts & { tz?: string; json?: boolean }): Promise<void> {
@@ -393,7 +413,7 @@ async function getCall(id: number, opts: ConnectionOpts & { tz?: string; json?: 
   const shown = (key: string, value: unknown): string => {
     if (value === null || value === undefined) return '-';
     if (key.endsWith('_time') && typeof value === 'string') return zone === 'UTC' ? value : `${value}  (${localTime(seconds(value), zone)} ${zone})`;
-    if (key.endsWith('_sec') && typeof value === 'number') return `${value}  (${minutesSeconds(value)})`;
+    if (key.endsWith('_sec') && typeof value === 'number') return `${value}  (${clock(value)})`;
     if (key === 'employee_id' && typeof value === 'number') return names.has(value) ? `${value}  (${names.get(value)})` : String(value);
     if (key === 'tags' && Array.isArray(value)) return call.tags.map((t) => `${t.name} (${t.id})`).join(', ') || '-';
     if (typeof value === 'boolean') return value ? 'yes' : 'no';
@@ -407,11 +427,12 @@ async function getCall(id: number, opts: ConnectionOpts & { tz?: string; json?: 
 async function longCalls(opts: ClientOpts & { min: number }): Promise<void> {
   const s = session(opts);
   const found: Call[] = [];
-  for await (const call of s.client.calls.list({ ...(await s.query(opts)), limit: PAGE_MAX })) {
+  const query = await s.query(opts);
+  for await (const call of s.client.calls.list({ ...query, limit: PAGE_MAX })) {
     if (call.duration_sec >= opts.min) found.push(call);
   }
   if (opts.json) return writeOut(`${JSON.stringify(found, null, 2)}\n`);
-  const heading = `Found ${found.length} call${found.length === 1 ? '' : 's'} of ${formatDuration(opts.min)} or longer`;
+  const heading = `Found ${count(found.length, 'call')} of ${formatDuration(opts.min)} or longer from ${windowText(query, await s.zone())}`;
   await writeOut(found.length ? `${heading}:\n${await callTable(found, s)}\n` : `${heading}.\n`);
 }
 
@@ -522,7 +543,7 @@ class ReportTally {
 }
 
 function reportText(r: DailyReport): string {
-  const hours = (t: number) => `${Math.floor(t / 3600)}:${minutesSeconds(t % 3600).padStart(5, '0')}`;
+  const hours = clock;
   const title = r.date ? `${r.date} (${r.time_zone})` : `${r.start_time} to ${r.end_time}`;
   const out = [
     `=== Call Report for ${title} ===`,
@@ -538,7 +559,7 @@ function reportText(r: DailyReport): string {
     `Average wait of answered inbound calls: ${r.average_wait_sec === null ? '-' : `${r.average_wait_sec.toFixed(1)} s`}`,
     r.busiest_hour === null
       ? 'Busiest hour: -'
-      : `Busiest hour: ${String(r.busiest_hour.hour).padStart(2, '0')}:00-${String(r.busiest_hour.hour + 1).padStart(2, '0')}:00 ${r.time_zone} (${r.busiest_hour.calls} calls)`,
+      : `Busiest hour: ${String(r.busiest_hour.hour).padStart(2, '0')}:00-${String(r.busiest_hour.hour + 1).padStart(2, '0')}:00 ${r.time_zone} (${count(r.busiest_hour.calls, 'call')})`,
   ];
   const employeeTable = (list: EmployeeFigures[]) =>
     table(
@@ -1037,7 +1058,7 @@ export function registerClientCommands(program: Command): void {
     calls
       .command('list')
       .description('list calls, newest first')
-      .addOption(new Option('--limit <n>', "calls per page, 20 to 1000 (default: the server's)").argParser(pageSizeFlag))
+      .addOption(new Option('--limit <n>', "calls per page, 20 to 1000 (default: 20 in a table, the server's with --json)").argParser(pageSizeFlag))
       .option('--all', 'follow every page, not just the first')
       .option('--ndjson', 'one JSON call object per line'),
     { window: true, filters: true },

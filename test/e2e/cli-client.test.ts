@@ -73,7 +73,8 @@ function wallClock(iso: string, timeZone: string): { text: string; hour: number 
   return { text: `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second}`, hour: Number(parts.hour) };
 }
 
-const mss = (s: number) => `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+/** The one duration format of the tables: h:mm:ss. */
+const mss = (s: number) => `${Math.floor(s / 3600)}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
 
 describe('the pieces of the client commands', () => {
   it('reads --min durations', () => {
@@ -369,7 +370,7 @@ describe.each(ENGINES)('the client commands on %s', (engine) => {
         `Total talk time: ${Math.floor(utc.total_talk_time_sec / 60)} minutes (${hms(utc.total_talk_time_sec)})`,
         `Answer rate: ${(utc.answer_rate! * 100).toFixed(1)}% (${utc.inbound_answered} of ${utc.inbound_offered} inbound calls answered; missed and voicemail count as not answered)`,
         `Average wait of answered inbound calls: ${utc.average_wait_sec!.toFixed(1)} s`,
-        `Busiest hour: ${String(utc.busiest_hour!.hour).padStart(2, '0')}:00-${String(utc.busiest_hour!.hour + 1).padStart(2, '0')}:00 UTC (${utc.busiest_hour!.calls} calls)`,
+        `Busiest hour: ${String(utc.busiest_hour!.hour).padStart(2, '0')}:00-${String(utc.busiest_hour!.hour + 1).padStart(2, '0')}:00 UTC (${utc.busiest_hour!.calls} call${utc.busiest_hour!.calls === 1 ? '' : 's'})`,
       ]);
       const ranking = (title: string) => {
         const at = text.indexOf(title);
@@ -407,8 +408,18 @@ describe.each(ENGINES)('the client commands on %s', (engine) => {
       const inboundHour = all.filter((c) => c.call_type === 'inbound' && c.duration_sec >= 3600);
       expect(inboundHour.length).toBeGreaterThan(1);
       const printed = lines(ok(text, 'long'));
-      expect(printed[0]).toBe(`Found ${inboundHour.length} calls of 1h or longer:`);
+      // The window as searched, in the account's zone (Paris moved to summer time on 31 March).
+      expect(printed[0]).toBe(`Found ${inboundHour.length} calls of 1h or longer from 2024-02-01 01:00:00 to 2024-04-01 01:59:59 (${ZONE}):`);
       expect(printed.slice(2).map((line) => [cells(line)[0], cells(line)[6]])).toEqual(inboundHour.map((c) => [String(c.id), mss(c.duration_sec)]));
+    }, 120000);
+
+    it('shows a screenful by default, and says which window it searched and how to see more', async () => {
+      const result = await sipsim(['calls', 'list', '--start', '2024-02-01', '--end', '2024-02-29']);
+      const printed = lines(ok(result, 'list (default rows)'));
+      expect(printed).toHaveLength(1 + 20);
+      expect(result.stderr).toBe(`Showing the 20 newest calls from 2024-02-01 00:00:00 to 2024-02-29 23:59:59 (${ZONE}); more match: --limit (up to 1000), --all, or --start/--end.\n`);
+      const empty = await sipsim(['calls', 'list', '--start', '2020-01-01', '--end', '2020-01-01']);
+      expect(ok(empty, 'list (empty)')).toBe(`No calls from 2020-01-01 00:00:00 to 2020-01-01 23:59:59 (${ZONE})\n`);
     }, 120000);
 
     it('exports CSV and NDJSON through the export endpoint, exactly as the endpoint and the list give them', async () => {
@@ -529,8 +540,9 @@ describe.each(ENGINES)('the client commands on %s', (engine) => {
           /^sipsim: .+ \(HTTP 401, request id \S+\)$/m,
         ],
         [
-          () => run(process.execPath, [CLI, 'report', 'daily', '--api-url', base], { env: none, timeoutMs: 120000 }),
-          /^sipsim: No credentials: set SIPSIM_CLIENT_ID and SIPSIM_CLIENT_SECRET \(or SIPSIM_TOKEN\), or pass --client-id and --client-secret \(or --token\)$/m,
+          // From a folder with no sandbox, and a config directory with no profile.
+          () => run(process.execPath, [CLI, 'report', 'daily', '--api-url', base], { env: { ...none, XDG_CONFIG_HOME: scratch.path }, cwd: scratch.path, timeoutMs: 120000 }),
+          /^sipsim: No credentials: set SIPSIM_CLIENT_ID and SIPSIM_CLIENT_SECRET \(or SIPSIM_TOKEN\), pass --client-id and --client-secret \(or --token\), save a profile with `sipsim login`, or run from the folder where `npm start` keeps the sandbox$/m,
         ],
       ];
       // A few at a time: each is a Node process of its own.

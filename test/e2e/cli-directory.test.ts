@@ -14,6 +14,7 @@ describe.each(ENGINES)('the directory commands on %s', (engine) => {
     it('creates and lists employees, phones and tags, as the API then shows them', async () => {
       database = await createTestDatabase(engine);
       const db = ['--database', database.url];
+      await sipsimJson(['migrate', ...db, '--json']);
       const account = (await sipsimJson(['accounts', 'create', '--name', 'Acme', ...db, '--json'])).account_id as number;
       const acc = ['--account', String(account)];
 
@@ -52,6 +53,7 @@ describe.each(ENGINES)('the directory commands on %s', (engine) => {
       const own = await createTestDatabase(engine);
       try {
         const db = ['--database', own.url];
+        await sipsimJson(['migrate', ...db, '--json']);
         const account = (await sipsimJson(['accounts', 'create', '--name', 'Acme', ...db, '--json'])).account_id as number;
         const acc = ['--account', String(account)];
         await sipsimJson(['phones', 'create', ...acc, '--number', '+33198765432', '--extension', '101', ...db, '--json']);
