@@ -22,6 +22,7 @@ import type { Position } from '../domain/cursor.js';
 import { formatDateTime, nowSeconds } from '../domain/time.js';
 import { connect, parseDatabaseUrl, type Connection, type DatabaseLocation, type Engine } from './engine.js';
 import { withSetupLock } from './setup-lock.js';
+import { AccountStore } from './account-store.js';
 import { describeStoreFailure, PG_CONNECT_REFUSALS } from './connection-errors.js';
 import { StoreUnavailableError } from '../domain/errors.js';
 import { mapStoreError } from './errors.js';
@@ -175,6 +176,8 @@ export class Store {
   readonly webhooks: WebhookStore;
   /** Calls started through the API while they last. */
   readonly clickCalls: ClickCallStore;
+  /** Deleting an account and all of it. */
+  readonly accounts: AccountStore;
 
   private constructor(
     conn: Connection,
@@ -184,6 +187,7 @@ export class Store {
     this.engine = conn.engine;
     this.webhooks = new WebhookStore(conn.db, conn.engine, (operation) => this.run(operation));
     this.clickCalls = new ClickCallStore(conn.db, conn.engine, (operation) => this.run(operation), () => this.webhooks.announce());
+    this.accounts = new AccountStore(conn.db, conn.engine, (operation) => this.run(operation));
   }
 
 
