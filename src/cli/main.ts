@@ -12,6 +12,7 @@ import { registerClientCommands } from './client.js';
 import { registerDirectoryCommands } from './directory.js';
 import { registerImportCommand } from './import.js';
 import { registerLoginCommand } from './login.js';
+import { registerAccountCommands } from './accounts.js';
 import { registerWebhookCommands } from './webhooks.js';
 import { VERSION } from '../version.js';
 
@@ -146,6 +147,8 @@ accounts
       list.length ? list.map((a) => `${a.id}\t${a.name}`).join('\n') : 'No accounts',
     );
   });
+
+registerAccountCommands(accounts);
 
 const clients = program.command('clients').description('manage OAuth clients');
 clients
