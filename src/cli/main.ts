@@ -94,6 +94,7 @@ program
   .option('--seed <n>', 'seed for the generator (same seed, same history)', nonNegativeInt('--seed'), 42)
   .option('--calls <n>', 'number of calls', positiveInt('--calls'), 20000)
   .option('--until <time>', 'newest call start (ISO 8601); defaults to now')
+  .option('--reset', `delete every account named '${DEMO_ACCOUNT_NAME}' first, with all of it, so the demo starts as new`)
   .addOption(jsonOption())
   .action(async (opts) => {
     let until: number | undefined;
@@ -103,10 +104,43 @@ program
       until = parsed.seconds;
     }
     const started = Date.now();
-    const demo = await withStore(opts.database, (store) =>
-      createDemo(store, { seed: opts.seed, calls: opts.calls, until, onProgress: progressReporter(!opts.json && process.stderr.isTTY) }),
+    // Ctrl-C part-way leaves a demo account with some of its calls: say which, and how to clear it.
+    const made = { accountId: 0, calls: 0 };
+    const interrupted = () => {
+      process.stderr.write(
+        made.accountId
+          ? `\nInterrupted: demo account ${made.accountId} has ${made.calls.toLocaleString('en')} of ${opts.calls.toLocaleString('en')} calls and no client yet. Remove it with: sipsim accounts delete ${made.accountId} --yes (or start over with: sipsim demo --reset)\n`
+          : '\nInterrupted before the demo account was created: nothing was added.\n',
+      );
+      process.exit(130);
+    };
+    process.once('SIGINT', interrupted);
+    process.once('SIGTERM', interrupted);
+    const demo = await withStore(
+      opts.database,
+      async (store) => {
+        if (opts.reset) {
+          for (const account of (await store.listAccounts()).filter((a) => a.name === DEMO_ACCOUNT_NAME)) {
+            await store.accounts.deleteAccount(account.id);
+            if (!opts.json) process.stderr.write(`Deleted the previous demo account ${account.id}.\n`);
+          }
+        }
+        const report = progressReporter(!opts.json && process.stderr.isTTY);
+        return createDemo(store, {
+          seed: opts.seed,
+          calls: opts.calls,
+          until,
+          onAccount: (id) => (made.accountId = id),
+          onProgress: (done, total) => {
+            made.calls = done;
+            report?.(done, total);
+          },
+        });
+      },
       { create: true },
     );
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     const seconds = (Date.now() - started) / 1000;
     print(
       opts.json,

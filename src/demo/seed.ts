@@ -11,6 +11,8 @@ export interface DemoOptions {
   /** The newest start time of the history (Unix seconds); defaults to now. */
   until?: number;
   onProgress?: (inserted: number, total: number) => void;
+  /** Told the account's id as soon as it exists, so that an interrupted run can say what it left. */
+  onAccount?: (accountId: number) => void;
 }
 
 export interface DemoResult extends IssuedClient {
@@ -28,6 +30,7 @@ export async function createDemo(store: Store, options: DemoOptions = {}): Promi
   const random = randomSource(seed ^ 0x5eed);
 
   const account = await store.createAccount({ name: DEMO_ACCOUNT_NAME, email: 'admin@demo-company.example', timezone: 'Europe/Paris' });
+  options.onAccount?.(account.id);
   const phones: DemoPhone[] = [];
   const usedNames = new Set<string>();
   for (let i = 0; i < EMPLOYEES; i++) {
@@ -84,6 +87,8 @@ export async function createDemo(store: Store, options: DemoOptions = {}): Promi
     await store.insertCalls(account.id, batch);
     inserted += batch.length;
     options.onProgress?.(inserted, count);
+    // SQLite's inserts never leave the event loop; a turn of it between batches lets Ctrl-C and the server in.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   await store.analyze();
 
