@@ -148,5 +148,7 @@ export function buildApp({ store, config, logStream, metrics, clickToCall }: App
     registerWebhooks(api, store);
     registerClickToCall(api, store, clickToCall ?? null);
   });
+  // After every route: each known path answers the methods it lacks with a 405.
+  app.register(async (scope) => scope.answerOtherMethods());
   return app;
 }

@@ -301,6 +301,24 @@ describe.each(ENGINES)('calls API on %s', (engine) => {
       expect(token405.headers.allow).toBe('POST');
       const byId = await h.app.inject({ method: 'PUT', url: '/api/v2/calls/12' });
       expect(byId.statusCode).toBe(405);
+      expect(byId.headers.allow).toBe('GET, HEAD, DELETE');
+    });
+
+    it('lets a fixed path answer 405 for itself rather than handing the request to a templated sibling', async () => {
+      const cases: Array<[string, string, string]> = [
+        ['GET', '/api/v2/calls/import', 'POST'],
+        ['DELETE', '/api/v2/calls/import', 'POST'],
+        ['PUT', '/api/v2/calls/import', 'POST'],
+        ['DELETE', '/api/v2/calls/export', 'GET, HEAD'],
+        ['POST', '/api/v2/webhooks/available', 'GET, HEAD'],
+        ['DELETE', '/api/v2/webhooks/available', 'GET, HEAD'],
+      ];
+      for (const [method, url, allow] of cases) {
+        const r = await h.app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${token}` } });
+        expect(r.statusCode, `${method} ${url}`).toBe(405);
+        expect(r.headers.allow, `${method} ${url}`).toBe(allow);
+        expect(r.json(), `${method} ${url}`).toMatchObject({ status: 405, code: 'METHOD_NOT_ALLOWED', path: url });
+      }
     });
 
     it('reports health without a token', async () => {

@@ -48,6 +48,8 @@ async function startServer(engine: EngineName, config: Parameters<typeof buildAp
   const routes: string[] = [];
   const serialized: string[] = [];
   app.addHook('onRoute', (route) => {
+    // The 405 answers each path gives the methods it lacks are not operations.
+    if ((route.config as { methodNotAllowed?: boolean } | undefined)?.methodNotAllowed) return;
     for (const method of ([] as string[]).concat(route.method)) routes.push(`${method} ${route.url}`);
   });
   app.addHook('preSerialization', async (request, _reply, payload) => {
