@@ -91,8 +91,10 @@ export function registerOpenApi(app: FastifyInstance, version: string): void {
     uiConfig: { docExpansion: 'list', deepLinking: true, urls: [{ url: OPENAPI_PATH, name: 'SIPSIM API v2' }] },
   });
   app.register(async (scope) => {
-    scope.get(OPENAPI_PATH, { schema: { hide: true } }, async (_request, reply) => {
-      return reply.type('application/json; charset=utf-8').send(JSON.stringify(scope.swagger()));
+    scope.get(OPENAPI_PATH, { schema: { hide: true } }, async (request, reply) => {
+      // The server is the one that was asked, so that a generated client and "Try it out" talk to it.
+      const servers = [{ url: `${request.protocol}://${request.host}`, description: 'This server' }];
+      return reply.type('application/json; charset=utf-8').send(JSON.stringify({ ...scope.swagger(), servers }));
     });
   });
 }
@@ -113,11 +115,14 @@ function webhookOperations(): Webhooks {
       event,
       {
         post: {
+          operationId: `${event.replace(/[._-]+(\w)/g, (_m, c: string) => c.toUpperCase())}Webhook`,
           summary: String((schema as { description?: string }).description),
           description:
             'Posted to the account\'s webhook URL. Answer with any 2xx within 2 s; anything else is retried with backoff for 24 hours. ' +
             'Verify X-Webhook-Signature before trusting the body (the SDK\'s verifyWebhookSignature).',
           tags: ['Webhooks'],
+          // sipsim calls the receiver; the signature, not a token, proves who sent it.
+          security: [],
           parameters: [
             header('X-Webhook-Timestamp', 'Unix seconds when this attempt was signed', '^[0-9]+$'),
             header('X-Webhook-Signature', 'Hex HMAC-SHA256 of "{X-Webhook-Timestamp}.{raw body}", keyed by the signing secret', '^[0-9a-f]{64}$'),

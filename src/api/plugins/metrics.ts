@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Store } from '../../store/store.js';
+import { PUBLIC } from '../schemas/responses.js';
 
 export interface MetricsOptions {
   /**
@@ -101,6 +102,7 @@ export function registerMetricsRoute(app: FastifyInstance, options: MetricsOptio
       schema: {
         tags: ['Health'],
         operationId: 'metrics',
+        ...PUBLIC,
         summary: 'Prometheus metrics: requests by route and status, latencies, store pool, rate-limit refusals, process',
         response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
       },
