@@ -305,6 +305,23 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
           }
         }
       }
+      // Each scope's description says what it guards (docs/scopes.md).
+      const guardedBy = (scope: string) =>
+        Object.entries(doc.paths as Json)
+          .flatMap(([path, item]) => Object.entries(item as Json).map(([method, op]) => [`${method} ${path}`, op] as const))
+          .filter(([, op]) => op.security?.[0]?.oauth2?.[0] === scope)
+          .map(([where]) => where)
+          .sort();
+      expect(guardedBy('calls.write')).toEqual(['post /api/v2/calls/import', 'post /api/v2/pbx/events', 'post /api/v2/pbx/freeswitch/cdr']);
+      expect(scopes['calls.write']).toMatch(/PBX.*imports/);
+      expect(guardedBy('calls.create')).toEqual(['delete /api/v2/calls/{id}', 'post /api/v2/calls']);
+      expect(scopes['calls.create']).toMatch(/^Click-to-call/);
+      // Every webhook is an operation with an id, public, and names its delivery.
+      for (const [event, item] of Object.entries(doc.webhooks as Json)) {
+        expect(item.post.operationId, event).toMatch(/Webhook$/);
+        expect(item.post.security, event).toEqual([]);
+        expect(item.post.parameters.find((p: Json) => p.name === 'X-Webhook-Id'), event).toMatchObject({ required: true });
+      }
     });
 
     it('describes every answer of a real server, status by status', async () => {
