@@ -37,8 +37,8 @@ interface Server {
 
 async function startServer(engine: EngineName, config: Parameters<typeof buildApp>[0]['config'] = TEST_CONFIG): Promise<Server> {
   const { store, close } = await openTestStore(engine);
-  // Click-to-call on timers: each step a few tens of milliseconds apart.
-  const clickToCall = new ClickToCallService(store, new SimulatedController({ phoneAnswerMs: 30, targetRingMs: 30, talkMs: 60, targetRingTimeoutMs: 60 }), {
+  // Click-to-call on timers: ringing a few tens of milliseconds, then talking until hung up, so that the hang-up always finds it under way.
+  const clickToCall = new ClickToCallService(store, new SimulatedController({ phoneAnswerMs: 30, targetRingMs: 30, talkMs: 600_000, targetRingTimeoutMs: 60 }), {
     maxActivePerAccount: 50,
     phoneUri: simulatedPhoneUri,
   });
