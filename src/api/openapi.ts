@@ -45,7 +45,8 @@ export function registerOpenApi(app: FastifyInstance, version: string): void {
         license: { name: 'MIT', identifier: 'MIT' },
         description:
           'Call history, tags, phones and employees of a phone system account. Authenticate with an OAuth 2.0 ' +
-          'client-credentials token from POST /oauth/token and send it as `Authorization: Bearer <token>`.',
+          'client-credentials token from POST /oauth/token and send it as `Authorization: Bearer <token>`. ' +
+          'No text in a query string or a body may contain a NUL character (\\u0000): such a request is refused with a 400.',
       },
       tags: [
         { name: 'Authentication', description: 'OAuth 2.0 client credentials: trade a client id and secret for an access token' },

@@ -211,6 +211,8 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
 
     it('is valid OpenAPI 3.1, and every schema in it compiles as JSON Schema 2020-12', async () => {
       expect(doc.openapi).toBe('3.1.0');
+      // The rule on NUL characters is written down, for every text a client sends.
+      expect(doc.info.description).toContain('NUL character (\\u0000)');
       // The server named is the one asked.
       expect(doc.servers).toEqual([{ url: server.base, description: 'This server' }]);
       const result = await new Validator().validate(doc);
