@@ -15,6 +15,7 @@ import { registerHealth } from './routes/health.js';
 import { registerListCalls } from './routes/list-calls.js';
 import { registerExportCalls } from './routes/export-calls.js';
 import { registerOauthToken } from './routes/oauth-token.js';
+import { registerOauthMetadata } from './routes/oauth-metadata.js';
 import { registerFreeswitchCdr } from './routes/freeswitch-cdr.js';
 import { registerImportCalls } from './routes/import-calls.js';
 import { registerPbxEvents } from './routes/pbx-events.js';
@@ -134,6 +135,7 @@ export function buildApp({ store, config, logStream, metrics, clickToCall }: App
     registerHealth(api, store);
     registerMetricsRoute(api, metrics);
     registerOauthToken(api, store, config.tokenTtlSeconds);
+    registerOauthMetadata(api);
     registerGetAccount(api, store);
     registerListCalls(api, store);
     registerExportCalls(api, store);
@@ -148,5 +150,7 @@ export function buildApp({ store, config, logStream, metrics, clickToCall }: App
     registerWebhooks(api, store);
     registerClickToCall(api, store, clickToCall ?? null);
   });
+  // After every route: each known path answers the methods it lacks with a 405.
+  app.register(async (scope) => scope.answerOtherMethods());
   return app;
 }

@@ -11,8 +11,8 @@ export const OPENAPI_PATH = '/api/v2/openapi.json';
 const SCOPES: Record<Scope, string> = {
   'account.read': 'Read the account and its employees',
   'calls.read': 'Read call history',
-  'calls.write': 'Start and manage calls',
-  'calls.create': 'Add call records',
+  'calls.write': 'Put call records in from a PBX: live events, FreeSWITCH records, imports (see docs/scopes.md)',
+  'calls.create': 'Click-to-call: place a call and hang it up',
   'calls.tags.write': 'Tag calls and untag them',
   'calls.transcription.read': 'Read call transcriptions',
   'calls.transcription.write': 'Request call transcriptions',
@@ -45,7 +45,8 @@ export function registerOpenApi(app: FastifyInstance, version: string): void {
         license: { name: 'MIT', identifier: 'MIT' },
         description:
           'Call history, tags, phones and employees of a phone system account. Authenticate with an OAuth 2.0 ' +
-          'client-credentials token from POST /oauth/token and send it as `Authorization: Bearer <token>`.',
+          'client-credentials token from POST /oauth/token and send it as `Authorization: Bearer <token>`. ' +
+          'No text in a query string or a body may contain a NUL character (\\u0000): such a request is refused with a 400.',
       },
       tags: [
         { name: 'Authentication', description: 'OAuth 2.0 client credentials: trade a client id and secret for an access token' },
@@ -91,8 +92,10 @@ export function registerOpenApi(app: FastifyInstance, version: string): void {
     uiConfig: { docExpansion: 'list', deepLinking: true, urls: [{ url: OPENAPI_PATH, name: 'SIPSIM API v2' }] },
   });
   app.register(async (scope) => {
-    scope.get(OPENAPI_PATH, { schema: { hide: true } }, async (_request, reply) => {
-      return reply.type('application/json; charset=utf-8').send(JSON.stringify(scope.swagger()));
+    scope.get(OPENAPI_PATH, { schema: { hide: true } }, async (request, reply) => {
+      // The server is the one that was asked, so that a generated client and "Try it out" talk to it.
+      const servers = [{ url: `${request.protocol}://${request.host}`, description: 'This server' }];
+      return reply.type('application/json; charset=utf-8').send(JSON.stringify({ ...scope.swagger(), servers }));
     });
   });
 }
@@ -113,16 +116,19 @@ function webhookOperations(): Webhooks {
       event,
       {
         post: {
+          operationId: `${event.replace(/[._-]+(\w)/g, (_m, c: string) => c.toUpperCase())}Webhook`,
           summary: String((schema as { description?: string }).description),
           description:
             'Posted to the account\'s webhook URL. Answer with any 2xx within 2 s; anything else is retried with backoff for 24 hours. ' +
             'Verify X-Webhook-Signature before trusting the body (the SDK\'s verifyWebhookSignature).',
           tags: ['Webhooks'],
+          // sipsim calls the receiver; the signature, not a token, proves who sent it.
+          security: [],
           parameters: [
             header('X-Webhook-Timestamp', 'Unix seconds when this attempt was signed', '^[0-9]+$'),
             header('X-Webhook-Signature', 'Hex HMAC-SHA256 of "{X-Webhook-Timestamp}.{raw body}", keyed by the signing secret', '^[0-9a-f]{64}$'),
             header('X-Webhook-Event', 'The event, as in the body'),
-            { ...header('X-Webhook-Id', 'The delivery: the same on every attempt of it'), required: false },
+            header('X-Webhook-Id', 'The delivery: the same on every attempt of it, a key to deduplicate on', '^[0-9]+$'),
           ],
           requestBody: { required: true, content: { 'application/json': { schema } } },
           responses: { '2XX': { description: 'Received: not sent again' } },

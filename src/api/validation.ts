@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { FastifySchemaCompiler } from 'fastify';
 import { ApiError } from '../domain/errors.js';
+import { parseDateTime } from '../domain/time.js';
 
 /**
  * Request validation from JSON Schemas: the same schemas that describe the API
@@ -25,6 +26,10 @@ function makeAjv(coerce: boolean): Ajv {
     allowUnionTypes: true,
   });
   ajv.addKeyword({ keyword: HINT, schemaType: 'string' });
+  // How OpenAPI serializes a query's lists; nothing to check in a value.
+  ajv.addKeyword({ keyword: 'explode', schemaType: 'boolean' });
+  // The document's date-time is the domain's: RFC 3339, any fractional digits, Z or an offset.
+  ajv.addFormat('date-time', { type: 'string', validate: (text: string) => parseDateTime(text) !== null });
   return ajv;
 }
 

@@ -251,10 +251,16 @@ export function registerWebhookCommands(program: Command): void {
           await requireAccount(store, opts.account);
           const settings = await requireUrl(store, opts.account);
           const message = testMessage(Math.floor(Date.now() / 1000));
-          // Sent from here rather than through the outbox, so that the answer is known before the command ends.
-          // The delivery has no id until it is recorded, after the send: X-Webhook-Id is 0 for a test.
-          const result = await postWebhook(settings.url, settings.secret, { event: message.event, body: message.body }, timeoutMs);
-          const delivery = await store.webhooks.recordDelivery(opts.account, message, { ...result, at: Date.now() });
+          // Sent from here rather than through the outbox, so that the answer is known before the command ends;
+          // recorded first, so that it carries its X-Webhook-Id as every delivery does.
+          const started = Date.now();
+          const claim = await store.webhooks.beginDelivery(opts.account, message, started, started + timeoutMs + 60_000);
+          const result = await postWebhook(settings.url, settings.secret, { id: claim.id, event: message.event, body: message.body }, timeoutMs);
+          const outcome = result.ok
+            ? { result: 'delivered' as const, status: result.status! }
+            : { result: 'failed' as const, status: result.status, error: result.error ?? 'failed' };
+          await store.webhooks.finishAttempt(claim, outcome, Date.now());
+          const delivery = (await store.webhooks.get(opts.account, claim.id)) ?? claim;
           return { url: settings.url, result, delivery };
         });
         const outcome = testOutcome(result);

@@ -1,6 +1,6 @@
 import type { CallResource } from './call.js';
-import { LIST_CALLS_PARAMETERS, parseListCallsQuery, type CallFilter } from './call-filters.js';
-import { invalidParameter } from './errors.js';
+import { LIST_CALLS_PARAMETERS, listItems, readCallFilters, single, type CallFilter } from './call-filters.js';
+import { ParameterProblems } from './errors.js';
 import { formatDateTime, nowSeconds } from './time.js';
 
 /**
@@ -68,16 +68,11 @@ export interface ExportCallsQuery {
   format: ExportFormat;
   /** CSV columns; NDJSON lines always carry every field. */
   fields: CallField[];
+  /** The query as the OpenAPI document describes it, for the route's schema to check. */
+  canonical: Record<string, unknown>;
 }
 
 type RawQuery = Record<string, unknown>;
-
-function single(query: RawQuery, name: string): string | undefined {
-  const value = query[name];
-  if (value === undefined) return undefined;
-  if (Array.isArray(value)) throw invalidParameter(`Invalid parameter '${name}': given more than once`);
-  return String(value);
-}
 
 const clip = (text: string) => (text.length > 40 ? `${text.slice(0, 40)}…` : text);
 
@@ -103,52 +98,49 @@ export function formatFromAccept(accept: string | undefined): ExportFormat | nul
  * the parameter and what it allows.
  */
 export function parseExportCallsQuery(query: RawQuery, accountId: number, accept?: string, now = nowSeconds()): ExportCallsQuery {
+  const problems = new ParameterProblems();
   const allowed = new Set<string>(EXPORT_CALLS_PARAMETERS);
   for (const name of Object.keys(query)) {
     if (allowed.has(name)) continue;
     if (name === 'limit' || name === 'page') {
-      throw invalidParameter(`Invalid parameter '${name}': an export holds every matching call, it has no pages`);
+      problems.add(`Invalid parameter '${name}': an export holds every matching call, it has no pages`);
+    } else {
+      problems.add(`Unknown parameter '${clip(name)}'; allowed: ${EXPORT_CALLS_PARAMETERS.join(', ')}`);
     }
-    throw invalidParameter(`Unknown parameter '${clip(name)}'; allowed: ${EXPORT_CALLS_PARAMETERS.join(', ')}`);
   }
 
-  // The filters first, by the list's own parser: the same calls, the same messages.
-  const filters = Object.fromEntries(Object.entries(query).filter(([name]) => name !== 'format' && name !== 'fields'));
-  const { filter } = parseListCallsQuery(filters, accountId, now);
+  // The filters by the list's own reader: the same calls, the same messages.
+  const filters = readCallFilters(query, problems, now);
 
-  const formatText = single(query, 'format')?.trim();
-  let format: ExportFormat;
+  const formatText = single(query, 'format', problems)?.trim();
+  let format: ExportFormat | null = null;
   if (formatText === undefined || formatText === '') {
-    format = formatFromAccept(accept) ?? 'csv';
+    format = Array.isArray(query.format) ? null : (formatFromAccept(accept) ?? 'csv');
   } else if ((EXPORT_FORMATS as readonly string[]).includes(formatText.toLowerCase())) {
     format = formatText.toLowerCase() as ExportFormat;
   } else {
-    throw invalidParameter(`Invalid parameter 'format': '${clip(formatText)}' is not a format (allowed: ${EXPORT_FORMATS.join(', ')})`);
+    problems.add(`Invalid parameter 'format': '${clip(formatText)}' is not a format (allowed: ${EXPORT_FORMATS.join(', ')})`);
   }
 
-  const fieldItems =
-    query.fields === undefined
-      ? null
-      : ([] as unknown[])
-          .concat(query.fields)
-          .flatMap((v) => String(v).split(','))
-          .map((v) => v.trim())
-          .filter((v) => v !== '');
+  const fieldItems = query.fields === undefined ? null : (listItems(query, 'fields') ?? []);
   let fields = [...DEFAULT_CSV_FIELDS];
   if (fieldItems) {
-    if (format !== 'csv') {
-      throw invalidParameter("Invalid parameter 'fields': it chooses CSV columns; NDJSON lines are whole call objects");
+    const unknown = fieldItems.find((item) => !(CALL_FIELDS as readonly string[]).includes(item));
+    if (format !== null && format !== 'csv') {
+      problems.add("Invalid parameter 'fields': it chooses CSV columns; NDJSON lines are whole call objects");
+    } else if (fieldItems.length === 0) {
+      problems.add(`Invalid parameter 'fields': empty (allowed: ${CALL_FIELDS.join(', ')})`);
+    } else if (unknown !== undefined) {
+      problems.add(`Invalid parameter 'fields': unknown field '${clip(unknown)}' (allowed: ${CALL_FIELDS.join(', ')})`);
+    } else {
+      fields = [...new Set(fieldItems as CallField[])];
     }
-    if (fieldItems.length === 0) throw invalidParameter(`Invalid parameter 'fields': empty (allowed: ${CALL_FIELDS.join(', ')})`);
-    for (const item of fieldItems) {
-      if (!(CALL_FIELDS as readonly string[]).includes(item)) {
-        throw invalidParameter(`Invalid parameter 'fields': unknown field '${clip(item)}' (allowed: ${CALL_FIELDS.join(', ')})`);
-      }
-    }
-    fields = [...new Set(fieldItems as CallField[])];
   }
+  problems.throwIfAny();
 
-  return { filter, format, fields };
+  const canonical: Record<string, unknown> = { ...filters!.canonical, format: format! };
+  if (fieldItems) canonical.fields = fields;
+  return { filter: filters!.filter, format: format!, fields, canonical };
 }
 
 /** `calls-20240101T000000Z-20240131T235959Z.csv`: the window, without characters file systems refuse. */

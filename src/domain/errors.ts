@@ -60,6 +60,27 @@ export class ApiError extends Error {
 
 export const invalidParameter = (detail: string) => new ApiError('INVALID_PARAMETER', detail);
 
+/**
+ * Where a query's problems are gathered, so that one answer lists every
+ * invalid parameter instead of the first one found.
+ */
+export class ParameterProblems {
+  private readonly details: string[] = [];
+  add(detail: string): void {
+    this.details.push(detail);
+  }
+  get any(): boolean {
+    return this.details.length > 0;
+  }
+  /** Throws one 400 listing them all, when there is any. */
+  throwIfAny(): void {
+    if (this.details.length) throw new ApiError('INVALID_PARAMETER', this.details);
+  }
+}
+
+/** "a tag", "an employee": the article a noun takes. */
+export const withArticle = (noun: string): string => `${/^[aeiou]/i.test(noun) ? 'an' : 'a'} ${noun}`;
+
 /** Raised by the store when the database cannot be reached; maps to 503. */
 export class StoreUnavailableError extends Error {
   /** `detail` says where and why, for logs and the CLI; API answers keep their fixed message. */

@@ -263,8 +263,14 @@ export class WebhookStore {
     });
   }
 
-  /** Records a delivery made outside the outbox (the `test` event sent by the CLI), so that it shows in the list. */
-  async recordDelivery(accountId: number, message: WebhookMessage, outcome: { ok: boolean; status: number | null; error: string | null; at: number }): Promise<WebhookDelivery> {
+  /**
+   * Records a delivery made outside the outbox (the `test` event the CLI
+   * sends) before it is sent, so that it goes out with its X-Webhook-Id and
+   * shows in the list. It is held by a claim until `leaseUntil`, so that the
+   * dispatcher leaves it alone; finishAttempt records how it went (a process
+   * that dies before that leaves it to the dispatcher, as any claim).
+   */
+  async beginDelivery(accountId: number, message: WebhookMessage, at: number, leaseUntil: number): Promise<ClaimedDelivery> {
     return this.guard(async () => {
       const row = await this.db
         .insertInto('webhook_deliveries')
@@ -273,19 +279,19 @@ export class WebhookStore {
           event: message.event,
           pbx_id: message.pbxId,
           body: message.body,
-          status: outcome.ok ? 'delivered' : 'failed',
+          status: 'pending',
           attempts: 1,
-          next_attempt_at: outcome.at,
-          retry_from: outcome.at,
-          created_at: outcome.at,
-          last_attempt_at: outcome.at,
-          delivered_at: outcome.ok ? outcome.at : null,
-          last_status: outcome.status,
-          last_error: outcome.error?.slice(0, MAX_ERROR) ?? null,
+          next_attempt_at: leaseUntil,
+          retry_from: at,
+          created_at: at,
+          last_attempt_at: at,
+          delivered_at: null,
+          last_status: null,
+          last_error: null,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      return toDelivery(row);
+      return { ...toDelivery(row), url: null, secret: null, leaseUntil };
     });
   }
 

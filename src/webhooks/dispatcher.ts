@@ -38,8 +38,8 @@ const ERROR_BODY_SNIPPET = 200;
 export async function postWebhook(
   url: string,
   secret: string,
-  /** Without an id (the `test` event sent by hand) there is no X-Webhook-Id. */
-  delivery: { id?: number; event: string; body: string },
+  /** The recorded delivery: its id is the X-Webhook-Id, the same on every attempt. */
+  delivery: { id: number; event: string; body: string },
   timeoutMs: number,
 ): Promise<AttemptResult> {
   const timestamp = Math.floor(Date.now() / 1000);
@@ -56,7 +56,7 @@ export async function postWebhook(
         'X-Webhook-Signature': signWebhook(secret, timestamp, delivery.body),
         'X-Webhook-Event': delivery.event,
         // The same on every attempt of one delivery: a second key to deduplicate on.
-        ...(delivery.id === undefined ? {} : { 'X-Webhook-Id': String(delivery.id) }),
+        'X-Webhook-Id': String(delivery.id),
       },
       body: delivery.body,
     });

@@ -252,6 +252,30 @@ describe.each(ENGINES)('calls API on %s', (engine) => {
       expect(body.errors[0]).toMatch(message);
     });
 
+    it('lists every invalid parameter of a query in one answer, each in good grammar', async () => {
+      const { response, body } = await list('limit=abc&call_types=sideways&employees=x&tags=0&page=' + 'p'.repeat(600) + '&colour=red');
+      expect(response.statusCode).toBe(400);
+      expect(body.errors).toEqual([
+        "Unknown parameter 'colour'; allowed: start_time, end_time, employees, tags, call_types, search, limit, page",
+        "Missing required parameter 'start_time' (an ISO 8601 date-time such as 2024-01-01T00:00:00Z)",
+        "Invalid parameter 'call_types': unknown call type 'sideways' (allowed: inbound, incoming, outbound, outgoing, missed, voicemail)",
+        "Invalid parameter 'employees': 'x' is not an employee id (a comma-separated list of positive integers is expected)",
+        "Invalid parameter 'tags': '0' is not a tag id (a comma-separated list of positive integers is expected)",
+        "Invalid parameter 'limit': 'abc' is not an integer from 20 to 1000",
+        "Invalid parameter 'page': at most 512 characters",
+      ]);
+      const exported = await h.app.inject({
+        url: '/api/v2/calls/export?start_time=2024-01-01T00:00:00Z&format=xml&fields=id,colour&call_types=sideways',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(exported.statusCode).toBe(400);
+      expect(exported.json().errors).toEqual([
+        "Invalid parameter 'call_types': unknown call type 'sideways' (allowed: inbound, incoming, outbound, outgoing, missed, voicemail)",
+        "Invalid parameter 'format': 'xml' is not a format (allowed: csv, ndjson)",
+        expect.stringMatching(/^Invalid parameter 'fields': unknown field 'colour'/),
+      ]);
+    });
+
     it('gets one call by id, and hides calls of other accounts as missing', async () => {
       const ok = await h.app.inject({ url: `/api/v2/calls/${ids.named}`, headers: { authorization: `Bearer ${token}` } });
       expect(ok.statusCode).toBe(200);
@@ -301,6 +325,24 @@ describe.each(ENGINES)('calls API on %s', (engine) => {
       expect(token405.headers.allow).toBe('POST');
       const byId = await h.app.inject({ method: 'PUT', url: '/api/v2/calls/12' });
       expect(byId.statusCode).toBe(405);
+      expect(byId.headers.allow).toBe('GET, HEAD, DELETE');
+    });
+
+    it('lets a fixed path answer 405 for itself rather than handing the request to a templated sibling', async () => {
+      const cases: Array<[string, string, string]> = [
+        ['GET', '/api/v2/calls/import', 'POST'],
+        ['DELETE', '/api/v2/calls/import', 'POST'],
+        ['PUT', '/api/v2/calls/import', 'POST'],
+        ['DELETE', '/api/v2/calls/export', 'GET, HEAD'],
+        ['POST', '/api/v2/webhooks/available', 'GET, HEAD'],
+        ['DELETE', '/api/v2/webhooks/available', 'GET, HEAD'],
+      ];
+      for (const [method, url, allow] of cases) {
+        const r = await h.app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${token}` } });
+        expect(r.statusCode, `${method} ${url}`).toBe(405);
+        expect(r.headers.allow, `${method} ${url}`).toBe(allow);
+        expect(r.json(), `${method} ${url}`).toMatchObject({ status: 405, code: 'METHOD_NOT_ALLOWED', path: url });
+      }
     });
 
     it('reports health without a token', async () => {

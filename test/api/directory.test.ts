@@ -70,6 +70,9 @@ describe.each(ENGINES)('tags, phones and employees on %s', (engine) => {
           [{}, "Missing required field 'name'"],
           [{ name: '' }, "Invalid field 'name': must not be empty"],
           [{ name: '   ' }, "Invalid field 'name': must be a name that is not blank"],
+          // Control and format characters are not visible either.
+          [{ name: '\u001f' }, "Invalid field 'name': must be a name that is not blank"],
+          [{ name: ' \u0007\u200b\t' }, "Invalid field 'name': must be a name that is not blank"],
           [{ name: 'x'.repeat(101) }, "Invalid field 'name': must be at most 100 characters"],
           [{ name: 42 }, "Invalid field 'name': must be a string"],
           [{ name: 'Ok', color: 'red' }, "Invalid field 'color': must be a hex colour such as #22C55E"],

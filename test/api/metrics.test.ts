@@ -1,7 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { ENGINES, engineAvailable, openTestStore } from '../helpers/engines.js';
 import { callInput, createHarness, TEST_CONFIG, type ApiHarness } from '../helpers/fixture.js';
+import { PROMTOOL_NOTICE, PROMTOOL_READY } from '../helpers/tools.js';
+
+if (!PROMTOOL_READY) console.warn(PROMTOOL_NOTICE);
 
 /** The value of one sample in Prometheus text, by its name and exact label text. */
 function sample(text: string, series: string): number | undefined {
@@ -38,6 +42,13 @@ describe.each(ENGINES)('GET /metrics on %s', (engine) => {
       text = r.body;
     });
     afterAll(() => h.close());
+
+    it.skipIf(!PROMTOOL_READY)('passes promtool check metrics', () => {
+      const checked = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      expect(checked.error).toBeUndefined();
+      expect(`${checked.stdout}${checked.stderr}`.trim()).toBe('');
+      expect(checked.status).toBe(0);
+    });
 
     it('counts requests by route pattern, method and status, never by raw URL', () => {
       expect(sample(text, 'sipsim_http_requests_total{method="GET",route="/api/v2/calls/:id",status="200"}')).toBe(2);

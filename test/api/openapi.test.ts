@@ -1,19 +1,17 @@
 import { ClickToCallService } from '../../src/click-to-call/service.js';
 import { SimulatedController, simulatedPhoneUri } from '../../src/click-to-call/simulated.js';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import formats from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueClient } from '../../src/admin.js';
 import { buildApp } from '../../src/api/app.js';
 import { OPENAPI_PATH } from '../../src/api/openapi.js';
-import { HINT } from '../../src/api/validation.js';
 import { deriveCall, type CallInput } from '../../src/domain/call.js';
 import { ALL_SCOPES } from '../../src/domain/scopes.js';
 import type { Store } from '../../src/store/store.js';
 import { ENGINES, engineAvailable, openTestStore, type EngineName } from '../helpers/engines.js';
 import { TEST_CONFIG, callInput } from '../helpers/fixture.js';
+import { OpenApiChecker } from '../helpers/openapi-checker.js';
 
 /**
  * The OpenAPI document against the API itself: it lists every route, it is
@@ -39,8 +37,8 @@ interface Server {
 
 async function startServer(engine: EngineName, config: Parameters<typeof buildApp>[0]['config'] = TEST_CONFIG): Promise<Server> {
   const { store, close } = await openTestStore(engine);
-  // Click-to-call on timers: each step a few tens of milliseconds apart.
-  const clickToCall = new ClickToCallService(store, new SimulatedController({ phoneAnswerMs: 30, targetRingMs: 30, talkMs: 60, targetRingTimeoutMs: 60 }), {
+  // Click-to-call on timers: ringing a few tens of milliseconds, then talking until hung up, so that the hang-up always finds it under way.
+  const clickToCall = new ClickToCallService(store, new SimulatedController({ phoneAnswerMs: 30, targetRingMs: 30, talkMs: 600_000, targetRingTimeoutMs: 60 }), {
     maxActivePerAccount: 50,
     phoneUri: simulatedPhoneUri,
   });
@@ -48,6 +46,8 @@ async function startServer(engine: EngineName, config: Parameters<typeof buildAp
   const routes: string[] = [];
   const serialized: string[] = [];
   app.addHook('onRoute', (route) => {
+    // The 405 answers each path gives the methods it lacks are not operations.
+    if ((route.config as { methodNotAllowed?: boolean } | undefined)?.methodNotAllowed) return;
     for (const method of ([] as string[]).concat(route.method)) routes.push(`${method} ${route.url}`);
   });
   app.addHook('preSerialization', async (request, _reply, payload) => {
@@ -70,36 +70,13 @@ async function startServer(engine: EngineName, config: Parameters<typeof buildAp
   };
 }
 
-const CALL_REF = { $ref: '#/components/schemas/Call' };
-
-/** `/api/v2/calls/{id}` as a pattern that matches `/api/v2/calls/12`. */
-const templatePattern = (template: string) => new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
-
 /**
- * Checks answers against a document: each schema compiled once by ajv in
- * strict mode, with the components where `#/components/schemas/` points.
+ * Checks answers of a real server against a document, with the checker every
+ * API test's answers go through, and notes which answers were met.
  */
-class DocumentChecker {
-  private readonly ajv = new Ajv2020({ strict: true, allErrors: true });
-  private readonly compiled = new Map<object, ValidateFunction>();
+class DocumentChecker extends OpenApiChecker {
   /** `get /api/v2/calls/{id} 404` for every answer checked. */
   readonly exercised = new Set<string>();
-
-  constructor(readonly doc: Json) {
-    formats.default(this.ajv);
-    this.ajv.addKeyword({ keyword: HINT, schemaType: 'string' });
-    this.ajv.addSchema({ $id: 'components', $defs: this.localised(doc.components.schemas) });
-  }
-
-  private localised(schema: unknown): Json {
-    return JSON.parse(JSON.stringify(schema).replaceAll('"#/components/schemas/', '"components#/$defs/'));
-  }
-
-  compile(schema: object): ValidateFunction {
-    let validate = this.compiled.get(schema);
-    if (!validate) this.compiled.set(schema, (validate = this.ajv.compile(this.localised(schema))));
-    return validate;
-  }
 
   /** Every schema of the document, where it sits. */
   *schemas(): Generator<[string, object]> {
@@ -116,50 +93,20 @@ class DocumentChecker {
     }
   }
 
-  templateOf(path: string): string | undefined {
-    return Object.keys(this.doc.paths).find((t) => templatePattern(t).test(path));
-  }
-
-  /** Fails unless the document describes this answer: its status for this operation, and its body. */
+  /** Fails unless the document has this operation and describes this answer; the body, parsed when JSON. */
   async check(method: string, url: string, response: Response): Promise<unknown> {
     const path = new URL(url).pathname;
     const template = this.templateOf(path);
     expect(template, `${method} ${path} is not in the document`).toBeDefined();
-    const operation = this.doc.paths[template!][method.toLowerCase()];
-    expect(operation, `${method} ${template} is not in the document`).toBeDefined();
+    expect(this.doc.paths[template!][method.toLowerCase()], `${method} ${template} is not in the document`).toBeDefined();
     const key = `${method.toLowerCase()} ${template} ${response.status}`;
-    const documented = operation.responses[String(response.status)];
-    expect(documented, `${key}: status not documented`).toBeDefined();
     this.exercised.add(key);
     expect(response.headers.get('x-request-id'), key).toBeTruthy();
     const text = await response.text();
-    if (documented.content?.['text/plain']) {
-      expect(response.headers.get('content-type'), key).toMatch(/^text\/plain/);
-      expect(text.length, key).toBeGreaterThan(0);
-      return text;
-    }
-    const media = documented.content?.['application/json'];
-    if (documented.content && !media) {
-      // A download: sent as one of the media types listed, an NDJSON line being a Call.
-      const type = response.headers.get('content-type')?.split(';')[0] ?? '';
-      expect(Object.keys(documented.content), key).toContain(type);
-      if (type === 'application/x-ndjson') {
-        const validate = this.compile(CALL_REF);
-        for (const line of text.split('\n').filter(Boolean)) {
-          expect(validate(JSON.parse(line)), `${key}: ${JSON.stringify(validate.errors?.slice(0, 3))}`).toBe(true);
-        }
-      }
-      return text;
-    }
-    if (!media) {
-      expect(text, key).toBe('');
-      return null;
-    }
-    expect(response.headers.get('content-type'), key).toMatch(/^application\/json/);
-    const body = JSON.parse(text);
-    const validate = this.compile(media.schema);
-    expect(validate(body), `${key}: ${JSON.stringify(validate.errors?.slice(0, 3))}\n${text.slice(0, 500)}`).toBe(true);
-    return body;
+    const headers = Object.fromEntries(response.headers.entries());
+    expect(this.problems({ method, url: path, status: response.status, headers, body: text }), key).toEqual([]);
+    if (text !== '' && response.headers.get('content-type')?.startsWith('application/json')) return JSON.parse(text);
+    return text === '' ? null : text;
   }
 }
 
@@ -264,7 +211,10 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
 
     it('is valid OpenAPI 3.1, and every schema in it compiles as JSON Schema 2020-12', async () => {
       expect(doc.openapi).toBe('3.1.0');
-      expect(doc.servers).toBeUndefined();
+      // The rule on NUL characters is written down, for every text a client sends.
+      expect(doc.info.description).toContain('NUL character (\\u0000)');
+      // The server named is the one asked.
+      expect(doc.servers).toEqual([{ url: server.base, description: 'This server' }]);
       const result = await new Validator().validate(doc);
       expect(result.errors ?? []).toEqual([]);
       expect(result.valid).toBe(true);
@@ -297,15 +247,35 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
             expect(ALL_SCOPES, where).toContain(needed);
             for (const status of ['401', '403', '429', '503']) expect(op.responses[status], `${where} ${status}`).toBeDefined();
           } else {
-            expect(op.security, where).toBeUndefined();
+            // Public, and saying so: no token, no credentials.
+            expect(op.security, where).toEqual([]);
           }
         }
+      }
+      // Each scope's description says what it guards (docs/scopes.md).
+      const guardedBy = (scope: string) =>
+        Object.entries(doc.paths as Json)
+          .flatMap(([path, item]) => Object.entries(item as Json).map(([method, op]) => [`${method} ${path}`, op] as const))
+          .filter(([, op]) => op.security?.[0]?.oauth2?.[0] === scope)
+          .map(([where]) => where)
+          .sort();
+      expect(guardedBy('calls.write')).toEqual(['post /api/v2/calls/import', 'post /api/v2/pbx/events', 'post /api/v2/pbx/freeswitch/cdr']);
+      expect(scopes['calls.write']).toMatch(/PBX.*imports/);
+      expect(guardedBy('calls.create')).toEqual(['delete /api/v2/calls/{id}', 'post /api/v2/calls']);
+      expect(scopes['calls.create']).toMatch(/^Click-to-call/);
+      // Every webhook is an operation with an id, public, and names its delivery.
+      for (const [event, item] of Object.entries(doc.webhooks as Json)) {
+        expect(item.post.operationId, event).toMatch(/Webhook$/);
+        expect(item.post.security, event).toEqual([]);
+        expect(item.post.parameters.find((p: Json) => p.name === 'X-Webhook-Id'), event).toMatchObject({ required: true });
       }
     });
 
     it('describes every answer of a real server, status by status', async () => {
       const notFound = 987654321;
       // ---- token endpoint ----
+      const metadata = await send('GET', '/.well-known/oauth-authorization-server', { token: null });
+      expect(metadata.body).toMatchObject({ issuer: server.base, token_endpoint: `${server.base}/oauth/token` });
       expect((await send('POST', '/oauth/token', form({ grant_type: 'client_credentials', ...idAndSecret(), scope: 'calls.read' }))).status).toBe(200);
       // As the docs page's Authorize button asks: HTTP Basic, and no scope ticked.
       const basic = Buffer.from(`${credentials.clientId}:${credentials.clientSecret}`).toString('base64');
@@ -447,7 +417,8 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
       const clickId = placed.body.data.id as number;
       expect((await send('GET', `/api/v2/calls/${clickId}`)).body.data.status).toMatch(/^ringing_|^connected$/);
       expect((await send('DELETE', `/api/v2/calls/${clickId}`)).status).toBe(200);
-      expect((await send('GET', `/api/v2/calls/${clickId}`)).body.data.status).toBe('failed');
+      // Hung up while ringing it failed; on a busy machine it may have connected first, and then it completed.
+      expect((await send('GET', `/api/v2/calls/${clickId}`)).body.data.status).toMatch(/^(failed|completed)$/);
       expect((await send('DELETE', `/api/v2/calls/${clickId}`)).status).toBe(409);
       expect((await send('DELETE', `/api/v2/calls/${notFound}`)).status).toBe(404);
       expect((await send('DELETE', '/api/v2/calls/x')).status).toBe(400);
@@ -473,7 +444,7 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
       // ---- every guarded operation without a usable token, and with a token short of its scope ----
       for (const [template, item] of Object.entries(doc.paths as Json)) {
         for (const [method, op] of Object.entries(item as Json)) {
-          if (!op.security) continue;
+          if (!op.security?.length) continue;
           const path = template.replace('{id}', String(ids.call)).replace('{tag_id}', String(ids.important)).replace('{event}', 'tags');
           const json = op.requestBody ? {} : undefined;
           for (const bearer of [null, 'not-a-token']) {

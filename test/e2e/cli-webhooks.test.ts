@@ -207,6 +207,8 @@ describe.each(ENGINES)('sipsim webhooks on %s', (engine) => {
       expect(row.body).toBe(got.raw.toString('utf8'));
       expect(Date.parse(row.delivered_at)).toBeGreaterThan(Date.now() - 60000);
       expect(sent.stdout).toContain(`(delivery ${row.id})`);
+      // Like every delivery, the test carries its id.
+      expect(got.headers['x-webhook-id']).toBe(String(row.id));
 
       // After a rotation the receiver still holds the old secret: the endpoint refuses, and the test says so.
       await json(['rotate-secret', ...acc]);

@@ -6,6 +6,7 @@ import { deriveCall, type CallInput } from '../../src/domain/call.js';
 import { parseDateTime } from '../../src/domain/time.js';
 import type { Store } from '../../src/store/store.js';
 import { openTestStore, type EngineName } from './engines.js';
+import { checkEveryAnswer } from './openapi-checker.js';
 
 /** Rate limits are off: suites that send thousands of requests are not about them (test/api/rate-limit.test.ts is). */
 export const TEST_CONFIG = { logLevel: 'silent', tokenTtlSeconds: 7200, bodyLimit: 1048576, rateLimit: { enabled: false } } as const;
@@ -47,6 +48,8 @@ export async function createHarness(
   const clickToCall = options.clickToCall?.(store) ?? null;
   const app = buildApp({ store, config: TEST_CONFIG, clickToCall });
   await app.ready();
+  // Every answer a test gets is also checked against the OpenAPI document.
+  await checkEveryAnswer(app);
   return {
     app,
     store,

@@ -15,3 +15,9 @@ export const CLIENT_TOOLS_READY = IN_CI || (HAS_PYTHON_REQUESTS && HAS_CURL);
 
 export const CLIENT_TOOLS_NOTICE =
   'End-to-end client tests SKIPPED: they need python3 with requests and curl. To run them: apt-get install python3-requests curl';
+
+/** Prometheus's own checker of the text exposition format (Debian's prometheus package). */
+export const HAS_PROMTOOL = works('promtool', ['--version']);
+/** In CI promtool must be there: .ci/run installs it. */
+export const PROMTOOL_READY = IN_CI || HAS_PROMTOOL;
+export const PROMTOOL_NOTICE = 'The promtool check of /metrics is SKIPPED: promtool is not installed. To run it: apt-get install prometheus';

@@ -11,6 +11,16 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_BODY',
 };
 
+/** The methods a path may lack; each absent one is answered with a 405. */
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Registers the 405 answers; called once every route is registered. */
+    answerOtherMethods(): void;
+  }
+}
+
 /** Every failure leaves in the documented error envelope; nothing a client sends yields a 500. */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
@@ -44,22 +54,43 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return sendErrors(request, reply, 500, 'INTERNAL', [errorRegistry.INTERNAL.message()]);
   });
 
-  // Every route's path as a pattern, so that a known path asked with another
-  // method gets a 405 that lists the methods it has.
-  const routes: Array<{ pattern: RegExp; methods: string[] }> = [];
+  // The methods registered on each path, exactly as written (`/api/v2/calls/:id`).
+  const methodsByPath = new Map<string, Set<string>>();
   app.addHook('onRoute', (route) => {
-    const literal = route.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const pattern = new RegExp(`^${literal.replace(/:[^/]+/g, '[^/]+')}/?$`);
-    routes.push({ pattern, methods: ([] as string[]).concat(route.method) });
+    if (route.config && (route.config as { methodNotAllowed?: boolean }).methodNotAllowed) return;
+    const methods = methodsByPath.get(route.url) ?? new Set<string>();
+    for (const method of ([] as string[]).concat(route.method)) methods.add(method);
+    methodsByPath.set(route.url, methods);
+  });
+
+  /**
+   * Once every route is registered, each path answers every other method with
+   * a 405 listing the methods it really has. Registered as routes, a fixed
+   * path (`/calls/import`) keeps the request for itself instead of handing
+   * it to a templated sibling (`/calls/:id`) that has the method.
+   */
+  app.decorate('answerOtherMethods', function answerOtherMethods(this: FastifyInstance) {
+    for (const [url, registered] of [...methodsByPath]) {
+      const allow = HTTP_METHODS.filter((m) => registered.has(m)).join(', ');
+      const missing = HTTP_METHODS.filter((m) => !registered.has(m));
+      if (!missing.length) continue;
+      this.route({
+        method: missing,
+        url,
+        exposeHeadRoute: false,
+        config: { methodNotAllowed: true },
+        schema: { hide: true },
+        handler: (request, reply) => {
+          reply.header('Allow', allow);
+          const path = request.url.split('?')[0]!;
+          return sendErrors(request, reply, 405, 'METHOD_NOT_ALLOWED', [errorRegistry.METHOD_NOT_ALLOWED.message(`${request.method} ${path}`)]);
+        },
+      });
+    }
   });
 
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!;
-    const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => r.methods))];
-    if (allowed.length) {
-      reply.header('Allow', allowed.join(', '));
-      return sendErrors(request, reply, 405, 'METHOD_NOT_ALLOWED', [errorRegistry.METHOD_NOT_ALLOWED.message(`${request.method} ${path}`)]);
-    }
     return sendErrors(request, reply, 404, 'ROUTE_NOT_FOUND', [errorRegistry.ROUTE_NOT_FOUND.message(`${request.method} ${path}`)]);
   });
 }

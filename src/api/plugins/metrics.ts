@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Store } from '../../store/store.js';
+import { PUBLIC } from '../schemas/responses.js';
 
 export interface MetricsOptions {
   /**
@@ -40,6 +41,14 @@ export function registerMetrics(app: FastifyInstance, store: Store, options: Met
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
+  // The default collectors add gauges named *_total (nodejs_active_handles_total
+  // and its siblings), a suffix Prometheus keeps for counters, so promtool
+  // refuses them. Each is the sum of a by-type gauge that stays
+  // (sum(nodejs_active_handles) gives it), so they are left out.
+  for (const metric of registry.getMetricsAsArray()) {
+    const { name, type } = metric as unknown as { name: string; type: string };
+    if (type !== 'counter' && name.endsWith('_total')) registry.removeSingleMetric(name);
+  }
 
   const labelNames = ['method', 'route', 'status'] as const;
   const requests = new Counter({ name: 'sipsim_http_requests_total', help: 'HTTP requests answered', labelNames, registers });
@@ -101,6 +110,7 @@ export function registerMetricsRoute(app: FastifyInstance, options: MetricsOptio
       schema: {
         tags: ['Health'],
         operationId: 'metrics',
+        ...PUBLIC,
         summary: 'Prometheus metrics: requests by route and status, latencies, store pool, rate-limit refusals, process',
         response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
       },

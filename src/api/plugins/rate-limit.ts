@@ -19,8 +19,8 @@ export interface RateLimitHooks {
   onReject?: (group: RateLimitGroup) => void;
 }
 
-/** Probes, documentation and the OpenAPI document are never limited. */
-const UNLIMITED = /^\/(health|metrics|docs|api\/v2\/openapi\.json)(\/|$)/;
+/** Probes, documentation, the OpenAPI document and the OAuth metadata are never limited. */
+const UNLIMITED = /^\/(health|metrics|docs|api\/v2\/openapi\.json|\.well-known\/oauth-authorization-server)(\/|$)/;
 const TOKEN_ENDPOINT = /^\/oauth\/token\/?$/;
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Client ids as the token endpoint may receive them; anything else is keyed by address. */

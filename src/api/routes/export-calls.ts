@@ -61,7 +61,9 @@ export function registerExportCalls(app: FastifyInstance, store: Store): void {
         requireScope(store, 'calls.read'),
         async (request) => {
           const query = request.query as Record<string, unknown>;
-          parsed.set(request, parseExportCallsQuery(query, request.auth!.accountId, request.headers.accept));
+          const result = parseExportCallsQuery(query, request.auth!.accountId, request.headers.accept);
+          parsed.set(request, result);
+          request.query = result.canonical;
         },
       ],
       schema: {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../../domain/errors.js';
 import type { Store } from '../../store/store.js';
 import { sendData } from '../envelope.js';
-import { Data, Health, Liveness, errors } from '../schemas/responses.js';
+import { Data, Health, Liveness, PUBLIC, errors } from '../schemas/responses.js';
 
 const tags = ['Health'];
 
@@ -18,6 +18,7 @@ export function registerHealth(app: FastifyInstance, store: Store): void {
       schema: {
         tags,
         operationId: 'health',
+        ...PUBLIC,
         summary: 'Whether the server and its store answer',
         response: { 200: Data(Health, 'Serving'), ...errors(503) },
       },
@@ -34,6 +35,7 @@ export function registerHealth(app: FastifyInstance, store: Store): void {
       schema: {
         tags,
         operationId: 'healthLive',
+        ...PUBLIC,
         summary: 'Liveness: the process answers, whatever the store does',
         response: { 200: Data(Liveness, 'Alive') },
       },
@@ -47,6 +49,7 @@ export function registerHealth(app: FastifyInstance, store: Store): void {
       schema: {
         tags,
         operationId: 'healthReady',
+        ...PUBLIC,
         summary: 'Readiness: the store answers and the server is not shutting down',
         response: { 200: Data(Health, 'Ready for traffic'), ...errors(503) },
       },

@@ -5,7 +5,7 @@ import { importRecords } from '../../ingest/ingest.js';
 import type { Store } from '../../store/store.js';
 import { sendData } from '../envelope.js';
 import { requireScope } from '../plugins/auth.js';
-import { ImportBody, ImportQuery, ImportResult } from '../schemas/ingest.js';
+import { ImportBodyDocumented, documentBodyAs, ImportBody, ImportQuery, ImportResult } from '../schemas/ingest.js';
 import { Data, GUARDED, WITH_BODY, errors, needs } from '../schemas/responses.js';
 
 /**
@@ -18,6 +18,7 @@ export function registerImportCalls(app: FastifyInstance, store: Store): void {
     '/api/v2/calls/import',
     {
       preValidation: requireScope(store, 'calls.write'),
+      config: { swaggerTransform: documentBodyAs(ImportBodyDocumented) },
       schema: {
         tags: ['Ingest'],
         operationId: 'importCalls',

@@ -18,11 +18,14 @@ export function registerListCalls(app: FastifyInstance, store: Store): void {
     {
       // The domain parser runs before the schema, so that its messages (which
       // name what a parameter allows, and refuse repeated or unknown ones) are
-      // the ones a client gets.
+      // the ones a client gets, every problem of the query in one answer.
       preValidation: [
         requireScope(store, 'calls.read'),
         async (request) => {
-          parsed.set(request, parseListCallsQuery(request.query as Record<string, unknown>, request.auth!.accountId));
+          const query = parseListCallsQuery(request.query as Record<string, unknown>, request.auth!.accountId);
+          parsed.set(request, query);
+          // The schema checks the query in the shape the document gives it.
+          request.query = query.canonical;
         },
       ],
       schema: {

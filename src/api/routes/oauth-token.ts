@@ -4,13 +4,18 @@ import { parseScopeList, unknownScopes } from '../../domain/scopes.js';
 import { nowSeconds } from '../../domain/time.js';
 import type { Store } from '../../store/store.js';
 import { sendJson } from '../envelope.js';
-import { TokenRequest, tokenResponses } from '../schemas/responses.js';
+import { PUBLIC, TokenRequest, tokenResponses } from '../schemas/responses.js';
 
 type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope';
 
-/** RFC 6749 section 5.2: token-endpoint errors have their own shape. */
+/**
+ * RFC 6749 section 5.2: token-endpoint errors have their own shape, and a
+ * challenge only goes to a client that authenticated with the Authorization
+ * header, in that header's scheme (Basic): a client that sent its secret in
+ * the body gets none.
+ */
 function oauthError(reply: FastifyReply, status: number, error: OAuthErrorCode, description: string, basic = false) {
-  if (status === 401) reply.header('WWW-Authenticate', basic ? 'Basic realm="sipsim"' : 'Bearer realm="sipsim"');
+  if (status === 401 && basic) reply.header('WWW-Authenticate', 'Basic realm="sipsim"');
   return sendJson(reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache'), status, {
     error,
     error_description: description,
@@ -35,6 +40,7 @@ export function registerOauthToken(app: FastifyInstance, store: Store, tokenTtlS
   const schema = {
     tags: ['Authentication'],
     operationId: 'issueToken',
+    ...PUBLIC,
     summary: 'Issue an access token for client credentials',
     description:
       'OAuth 2.0 client credentials grant (RFC 6749 section 4.4). Credentials go in the body or in HTTP Basic, not both. ' +
@@ -54,12 +60,13 @@ export function registerOauthToken(app: FastifyInstance, store: Store, tokenTtlS
     if ('repeated' in form) {
       return oauthError(reply, 400, 'invalid_request', `Parameter '${form.repeated}' must not be repeated`);
     }
-    if (request.validationError) return oauthError(reply, 400, 'invalid_request', request.validationError.message);
     const grantType = form.grant_type;
-    if (!grantType) return oauthError(reply, 400, 'invalid_request', "Missing parameter 'grant_type'");
-    if (grantType !== 'client_credentials') {
+    // Another grant is named as such, though the schema (a constant) refuses it too.
+    if (grantType && grantType !== 'client_credentials') {
       return oauthError(reply, 400, 'unsupported_grant_type', "Only the 'client_credentials' grant is supported");
     }
+    if (request.validationError) return oauthError(reply, 400, 'invalid_request', request.validationError.message);
+    if (!grantType) return oauthError(reply, 400, 'invalid_request', "Missing parameter 'grant_type'");
 
     const basic = basicCredentials(request.headers.authorization);
     if (basic === 'malformed') return oauthError(reply, 401, 'invalid_client', 'Malformed HTTP Basic credentials', true);

@@ -4,7 +4,7 @@ import { ingestEvents } from '../../ingest/ingest.js';
 import type { Store } from '../../store/store.js';
 import { sendData } from '../envelope.js';
 import { requireScope } from '../plugins/auth.js';
-import { EventsAccepted, PbxEventsBody } from '../schemas/ingest.js';
+import { EventsAccepted, PbxEventsBody, PbxEventsBodyDocumented, documentBodyAs } from '../schemas/ingest.js';
 import { Data, GUARDED, WITH_BODY, errors, needsFromPbx } from '../schemas/responses.js';
 
 /**
@@ -16,8 +16,8 @@ export function registerPbxEvents(app: FastifyInstance, store: Store): void {
   app.post<{ Body: unknown }>(
     '/api/v2/pbx/events',
     {
-      config: { clientCredentials: true },
       preValidation: requireScope(store, 'calls.write'),
+      config: { clientCredentials: true, swaggerTransform: documentBodyAs(PbxEventsBodyDocumented) },
       schema: {
         tags: ['Ingest'],
         operationId: 'postPbxEvents',

@@ -14,9 +14,14 @@ import { Id, Nullable, hinted, pageProperties } from './common.js';
 
 const closed = { additionalProperties: false } as const;
 
-/** A name: not blank, not overlong. */
+/**
+ * A name: not blank, not overlong. Blank means no visible character: white
+ * space, control characters (U+001F) and format characters (zero-width space)
+ * do not make a name.
+ */
+export const VISIBLE_CHARACTER = '[^\\s\\p{Cc}\\p{Cf}]';
 const Name = (max: number, description: string) =>
-  hinted('\\S', 'a name that is not blank', { minLength: 1, maxLength: max, description });
+  hinted(VISIBLE_CHARACTER, 'a name that is not blank', { minLength: 1, maxLength: max, description });
 
 const Color = hinted(HEX_COLOR, 'a hex colour such as #22C55E', { description: 'Hex colour, #RRGGBB' });
 const Phone164 = (description: string) => hinted(E164, 'a number in E.164 format such as +33612345678', { description });

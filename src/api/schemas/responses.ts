@@ -3,6 +3,7 @@ import { CALL_TYPES, SIP_STATUSES, type CallResource } from '../../domain/call.j
 import { HEX_COLOR, PHONE_STATUSES, type EmployeeResource, type PhoneResource, type TagResource } from '../../domain/directory.js';
 import { errorRegistry, type ErrorCode } from '../../domain/errors.js';
 import type { Scope } from '../../domain/scopes.js';
+import { ImportedCall, PbxEvent } from './ingest.js';
 
 /**
  * What the API answers, as JSON Schemas for the OpenAPI document. Bodies are
@@ -191,7 +192,7 @@ const Timestamp = DateTime('When the answer was made');
 const REQUEST_ID_HEADER = { 'X-Request-Id': { type: 'string', description: 'Identifies the request; the one a proxy sent is kept' } };
 
 /** An OpenAPI response: a description, a JSON body, headers. */
-function answer(description: string, schema: TSchema, headers: Record<string, object> = {}) {
+export function answer(description: string, schema: TSchema, headers: Record<string, object> = {}) {
   return { description, content: { 'application/json': { schema } }, headers: { ...REQUEST_ID_HEADER, ...headers } };
 }
 
@@ -298,6 +299,9 @@ export const GUARDED: ErrorStatus[] = [401, 403, 429, 503];
 /** Every route that reads a body: a broken, oversized or unreadable one. */
 export const WITH_BODY: ErrorStatus[] = [400, 413, 415];
 
+/** An operation anyone may call: no token, no client credentials. */
+export const PUBLIC = { security: [] as Array<Record<string, string[]>> };
+
 /** The OAuth 2.0 scope an operation needs. */
 export const needs = (scope: Scope) => ({ security: [{ oauth2: [scope] }] });
 
@@ -310,7 +314,7 @@ export const needsFromPbx = (scope: Scope) => ({
 
 export const TokenRequest = Type.Object(
   {
-    grant_type: Type.String({ description: 'client_credentials, the only grant supported' }),
+    grant_type: Type.Literal('client_credentials', { description: 'client_credentials, the only grant supported' }),
     client_id: Type.Optional(Type.String({ description: 'The client id, unless sent with HTTP Basic' })),
     client_secret: Type.Optional(Type.String({ description: 'The client secret, unless sent with HTTP Basic' })),
     scope: Type.Optional(Type.String({ description: 'Space-separated scopes to grant; every scope of the client when absent' })),
@@ -349,7 +353,11 @@ export const tokenResponses = {
   ),
   401: answer('invalid_client: unknown client, wrong secret or no credentials', ref('OAuthError'), {
     ...NO_STORE,
-    'WWW-Authenticate': { type: 'string', description: 'Basic when the credentials came with HTTP Basic' },
+    'WWW-Authenticate': {
+      type: 'string',
+      pattern: '^Basic ',
+      description: 'Only when the credentials came with HTTP Basic: a Basic challenge. Credentials sent in the body get no challenge',
+    },
   }),
   ...errors(413, 415, 429, 503),
 };
@@ -365,6 +373,8 @@ type ResourceName = keyof typeof RESOURCES;
  */
 export const COMPONENTS: Record<string, TSchema> = {
   ...RESOURCES,
+  PbxEvent,
+  ImportedCall,
   OAuthError,
   ...Object.fromEntries(
     (Object.keys(ERROR_KINDS).map(Number) as ErrorStatus[]).map((status) => [ERROR_KINDS[status].name, ErrorEnvelope(status)]),
