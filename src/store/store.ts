@@ -162,6 +162,10 @@ function likeContaining(text: string): string {
  * queries are shared; where the engines differ (bulk loads, the substring
  * index) the difference is named by `engine`.
  */
+/** Calls per export batch: small on SQLite, whose reads block the event loop while they run. */
+const SQLITE_EXPORT_BATCH = 500;
+const POSTGRES_EXPORT_BATCH = 5000;
+
 export class Store {
   readonly engine: Engine;
   private readonly conn: Connection;
@@ -1062,11 +1066,17 @@ export class Store {
    * Without `fields`, each call is the whole object the list serves. With
    * them, only those fields are read and built: a CSV of a few columns need
    * not pay for the others, nor for the tags query unless it asks for tags.
+   *
+   * SQLite answers on this thread and without any I/O wait, so a walk made of
+   * promises alone would never let the event loop serve another request until
+   * the export ended. There each batch is small (a few milliseconds of work)
+   * and the walk gives the event loop a turn after every batch, so that a list
+   * sent during a long export waits for one batch at most.
    */
   async *exportCalls<F extends keyof CallResource = keyof CallResource>(
     accountId: number,
     filter: CallFilter,
-    batchSize = 5000,
+    batchSize = this.engine === 'sqlite' ? SQLITE_EXPORT_BATCH : POSTGRES_EXPORT_BATCH,
     fields?: readonly F[],
   ): AsyncGenerator<Array<Pick<CallResource, F>>, void, undefined> {
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, not ${batchSize}`);
@@ -1095,6 +1105,8 @@ export class Store {
       if (batch.rows.length < batchSize) return;
       const last = batch.rows[batch.rows.length - 1]!;
       after = { startTime: last.start_time, id: last.id };
+      // A macrotask turn: timers, sockets and other requests run before the next batch.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
