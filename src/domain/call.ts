@@ -34,6 +34,13 @@ export function sipStatusFromCode(code: number): SipStatus {
   }
 }
 
+/**
+ * The longest wait or talk time a call may have, in seconds: the largest value
+ * of the 32-bit integer columns that hold durations on PostgreSQL (about 68
+ * years). Anything longer is refused before it reaches the store.
+ */
+export const MAX_DURATION_SEC = 2_147_483_647;
+
 /** What a call record is made of before the derived fields are computed. */
 export interface CallInput {
   direction: Direction;

@@ -1,3 +1,4 @@
+import { MAX_DURATION_SEC } from '../domain/call.js';
 import { MAX_NUMBER_LENGTH, MAX_PBX_ID_LENGTH, MAX_TAG_LENGTH } from './call-object.js';
 import type { UpsertResult } from '../store/ingest-tx.js';
 import type { Store } from '../store/store.js';
@@ -21,6 +22,10 @@ export function checkRecord(record: PbxCallRecord): string | null {
   if (record.registrationTime != null && record.registrationTime > record.startTime) return 'registration_time must not be after start_time';
   if (record.answeredTime != null && record.answeredTime < record.startTime) return 'answered_time must not be before start_time';
   if (record.endTime < (record.answeredTime ?? record.startTime)) return 'end_time must not be before start_time or answered_time';
+  // Wait and talk time are both at most end minus start, and are stored as 32-bit integers.
+  if (record.endTime - record.startTime > MAX_DURATION_SEC) {
+    return `end_time must be at most ${MAX_DURATION_SEC} seconds (about 68 years) after start_time`;
+  }
   for (const name of record.tags ?? []) {
     if (typeof name !== 'string' || !name.trim()) return 'tag names must not be empty';
     if (name.trim().length > MAX_TAG_LENGTH) return `tag names must be at most ${MAX_TAG_LENGTH} characters`;
@@ -74,7 +79,7 @@ export async function ingestEvents(
   store: Store,
   accountId: number,
   values: unknown[],
-): Promise<{ events: EventResult[]; calls: Array<{ pbxId: string } & UpsertResult> }> {
+): Promise<{ events: EventResult[]; calls: Array<{ pbxId: string } & UpsertResult>; refusedCalls: Array<{ pbxId: string; error: string }> }> {
   const receivedAt = Math.floor(Date.now() / 1000);
   const parsed = values.map(parsePbxEvent);
   const rows = parsed
@@ -89,12 +94,20 @@ export async function ingestEvents(
       receivedAt,
       webhook: messageOfPbxEvent(event),
     }));
+  // Each event is sound alone; the call they make together may still be one
+  // that cannot be stored (it would last a century). Its events are kept, the
+  // call is not made, and the answer says why.
+  let refusedCalls: Array<{ pbxId: string; error: string }> = [];
   const { fresh, calls } = await store.ingestEvents(accountId, rows, (payloads, phones) => {
     const directory = new DirectoryIndex(phones);
     const assembled: ResolvedCall[] = [];
+    refusedCalls = [];
     for (const list of payloads.values()) {
       const record = assembleCall(list.map((p) => JSON.parse(p) as PbxEvent));
-      if (record && checkRecord(record) === null) assembled.push(resolveCall(record, directory));
+      if (!record) continue;
+      const problem = checkRecord(record);
+      if (problem === null) assembled.push(resolveCall(record, directory));
+      else refusedCalls.push({ pbxId: record.pbxId, error: problem });
     }
     return assembled;
   });
@@ -108,5 +121,5 @@ export async function ingestEvents(
     taken.add(key);
     return { status: accepted ? 'accepted' : 'duplicate', pbxId: p.pbx_id };
   });
-  return { events, calls };
+  return { events, calls, refusedCalls };
 }

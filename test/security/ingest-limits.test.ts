@@ -1,0 +1,100 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importFile } from '../../src/cli/import.js';
+import { DirectoryIndex } from '../../src/ingest/resolve.js';
+import { ENGINES, engineAvailable } from '../helpers/engines.js';
+import { createHarness, type ApiHarness } from '../helpers/fixture.js';
+
+/**
+ * Records that no engine can store are refused one by one, with their reason,
+ * and never take the rest of their batch down with them.
+ */
+
+const CUSTOMER = '+33612345678';
+const SALES = '+33198765432';
+
+/** A call of 1990 that ends in 2099: 3.47e9 seconds, past PostgreSQL's 32-bit duration columns. */
+const centuryCall = (pbxId: string) => ({
+  pbx_id: pbxId,
+  call_type: 'inbound',
+  caller_number: CUSTOMER,
+  target_number: SALES,
+  start_time: '1990-01-01T00:00:00Z',
+  answered_time: '1990-01-01T00:00:10Z',
+  end_time: '2099-12-31T23:59:59Z',
+});
+const goodCall = (pbxId: string) => ({
+  pbx_id: pbxId,
+  call_type: 'inbound',
+  caller_number: CUSTOMER,
+  target_number: SALES,
+  start_time: '2025-02-03T09:15:00Z',
+  answered_time: '2025-02-03T09:15:12Z',
+  end_time: '2025-02-03T09:20:12Z',
+});
+
+describe.each(ENGINES)('records out of what the store can hold on %s', (engine) => {
+  describe.skipIf(!engineAvailable(engine))('', () => {
+    let h: ApiHarness;
+    let token: string;
+    let dir: string;
+
+    beforeAll(async () => {
+      h = await createHarness(engine);
+      token = await h.token();
+      dir = mkdtempSync(join(tmpdir(), 'sipsim-limits-'));
+    });
+    afterAll(async () => {
+      rmSync(dir, { recursive: true, force: true });
+      await h?.close();
+    });
+
+    const post = (url: string, payload: unknown) =>
+      h.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
+    const byPbx = async (pbxId: string) => (await h.store.db.selectFrom('calls').select('id').where('pbx_id', '=', pbxId).execute()).map((r) => r.id);
+
+    it('POST /calls/import refuses a century-long call alone and keeps the good one beside it', async () => {
+      const response = await post('/api/v2/calls/import', [centuryCall('imp-century'), goodCall('imp-beside')]);
+      expect(response.statusCode).toBe(200);
+      const data = response.json().data;
+      expect(data).toMatchObject({ created: 1, rejected: 1 });
+      expect(data.results[0]).toMatchObject({ pbx_id: 'imp-century', status: 'rejected', error: expect.stringContaining('end_time') });
+      expect(await byPbx('imp-century')).toEqual([]);
+      expect(await byPbx('imp-beside')).toHaveLength(1);
+    });
+
+    it('POST /pbx/events keeps the events, refuses the call they would make, and keeps the other call', async () => {
+      const events = [
+        { event: 'incoming_call_start', caller: CUSTOMER, receiver: SALES, time: '1990-01-01T00:00:00Z', pbx_id: 'ev-century' },
+        { event: 'incoming_call_end', caller: CUSTOMER, receiver: SALES, time: '2099-12-31T23:59:59Z', pbx_id: 'ev-century', duration: 30, status: 'ANSWER' },
+        { event: 'incoming_call_start', caller: CUSTOMER, receiver: SALES, time: '2025-01-15T10:30:00Z', pbx_id: 'ev-beside' },
+        { event: 'incoming_call_end', caller: CUSTOMER, receiver: SALES, time: '2025-01-15T10:31:00Z', pbx_id: 'ev-beside', duration: 30, status: 'ANSWER' },
+      ];
+      const response = await post('/api/v2/pbx/events', events);
+      expect(response.statusCode).toBe(202);
+      const data = response.json().data;
+      expect(data.accepted).toBe(4);
+      expect(data.calls.map((c: { pbx_id: string }) => c.pbx_id)).toEqual(['ev-beside']);
+      expect(data.refused_calls).toEqual([{ pbx_id: 'ev-century', error: expect.stringContaining('end_time') }]);
+      expect(await byPbx('ev-century')).toEqual([]);
+      expect(await byPbx('ev-beside')).toHaveLength(1);
+    });
+
+    it('sipsim import writes the century-long call to .rejects and imports the rest', async () => {
+      const file = join(dir, `calls-${engine}.ndjson`);
+      writeFileSync(file, `${JSON.stringify(goodCall('file-before'))}\n${JSON.stringify(centuryCall('file-century'))}\n${JSON.stringify(goodCall('file-after'))}\n`);
+      const reported: string[] = [];
+      const summary = await importFile(h.store, h.accountId, new DirectoryIndex(await h.store.phoneRefs(h.accountId)), file, 'ndjson', {
+        batchSize: 100,
+        report: (line) => reported.push(line),
+      });
+      expect(summary).toMatchObject({ read: 3, created: 2, rejected: 1, rejects_file: `${file}.rejects` });
+      expect(readFileSync(`${file}.rejects`, 'utf8')).toContain('file-century');
+      expect(reported).toEqual([expect.stringMatching(/:2: .*end_time/)]);
+      expect(await byPbx('file-century')).toEqual([]);
+      expect(await byPbx('file-after')).toHaveLength(1);
+    });
+  });
+});
