@@ -1,4 +1,5 @@
-import { MAX_DURATION_SEC } from '../domain/call.js';
+import { MAX_DURATION_SEC, PHONE_NUMBER_HINT, isPhoneNumber } from '../domain/call.js';
+import { textProblem } from '../domain/text.js';
 import { MAX_NUMBER_LENGTH, MAX_PBX_ID_LENGTH, MAX_TAG_LENGTH } from './call-object.js';
 import type { UpsertResult } from '../store/ingest-tx.js';
 import type { Store } from '../store/store.js';
@@ -13,6 +14,15 @@ export function checkRecord(record: PbxCallRecord): string | null {
   for (const [field, value] of [['caller_number', record.callerNumber], ['target_number', record.targetNumber]] as const) {
     if (!value || !value.trim()) return `${field} is required`;
     if (value.length > MAX_NUMBER_LENGTH) return `${field} must be at most ${MAX_NUMBER_LENGTH} characters`;
+  }
+  for (const [field, value] of [['caller_number', record.callerNumber], ['target_number', record.targetNumber], ['answered_phone_number', record.answeredBy]] as const) {
+    if (value != null && value !== '' && !isPhoneNumber(value)) return `${field} must be ${PHONE_NUMBER_HINT}, not ${JSON.stringify(value.slice(0, 40))}`;
+  }
+  // Every text a record holds, whatever its source: no NUL, no lone surrogate.
+  const texts = [['pbx_id', record.pbxId], ['caller_name', record.callerName], ['play_record_link', record.playRecordLink], ...(record.tags ?? []).map((t) => ['tags', t] as const)] as const;
+  for (const [field, value] of texts) {
+    const problem = typeof value === 'string' ? textProblem(value) : null;
+    if (problem) return `${field} ${problem}`;
   }
   const times = [['registration_time', record.registrationTime], ['start_time', record.startTime], ['answered_time', record.answeredTime], ['end_time', record.endTime]] as const;
   for (const [field, value] of times) {

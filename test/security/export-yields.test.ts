@@ -30,7 +30,7 @@ describe.each(ENGINES)('an export and other requests on %s', (engine) => {
     afterAll(async () => h?.close());
 
     it('gives the event loop a turn between batches of the walk', async () => {
-      const filter = { startTime: Date.parse('2024-01-01T00:00:00Z') / 1000, endTime: Date.parse('2024-12-31T23:59:59Z') / 1000 };
+      const filter = { startTime: Date.parse('2024-01-01T00:00:00Z') / 1000, endTime: Date.parse('2024-12-31T23:59:59Z') / 1000, employeeIds: null, tagIds: null, callTypes: null, search: null };
       const walk = h.store.exportCalls(h.accountId, filter, 100);
       let turns = 0;
       let batches = 0;

@@ -20,13 +20,16 @@ function oauthError(reply: FastifyReply, status: number, error: OAuthErrorCode, 
 const FIELDS = ['grant_type', 'client_id', 'client_secret', 'scope'] as const;
 type TokenForm = Partial<Record<(typeof FIELDS)[number], string>>;
 
-/** The token request's fields, or the name of one that was sent more than once. */
-function readForm(body: Record<string, unknown>): TokenForm | { repeated: string } {
+/** The token request's fields, or the name of one that was sent more than once or is not text. */
+function readForm(body: Record<string, unknown>): TokenForm | { repeated: string } | { notText: string } {
   const form: TokenForm = {};
   for (const name of FIELDS) {
-    const value = body[name];
+    const value = Object.hasOwn(body, name) ? body[name] : undefined;
     if (Array.isArray(value)) return { repeated: name };
-    if (value !== undefined && value !== null) form[name] = String(value);
+    if (value === undefined || value === null) continue;
+    // A JSON body may hold anything; only text is a credential (an object's toString is not called).
+    if (typeof value !== 'string') return { notText: name };
+    form[name] = value;
   }
   return form;
 }
@@ -54,6 +57,7 @@ export function registerOauthToken(app: FastifyInstance, store: Store, tokenTtlS
     if ('repeated' in form) {
       return oauthError(reply, 400, 'invalid_request', `Parameter '${form.repeated}' must not be repeated`);
     }
+    if ('notText' in form) return oauthError(reply, 400, 'invalid_request', `Parameter '${form.notText}' must be a string`);
     if (request.validationError) return oauthError(reply, 400, 'invalid_request', request.validationError.message);
     const grantType = form.grant_type;
     if (!grantType) return oauthError(reply, 400, 'invalid_request', "Missing parameter 'grant_type'");
