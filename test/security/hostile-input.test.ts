@@ -22,7 +22,7 @@ describe.each(ENGINES)('hostile input on %s', (engine) => {
     beforeAll(async () => {
       h = await createHarness(engine);
       token = await h.token();
-      [callId] = await h.insert([callInput({ start: '2024-01-15T10:00:00Z' })]);
+      callId = (await h.insert([callInput({ start: '2024-01-15T10:00:00Z' })]))[0]!;
       const { client, clientSecret } = await issueClient(h.store, h.accountId, { scopes: 'calls.write' });
       writer = { id: client.clientId, secret: clientSecret };
       basicFor = (id, secret) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;

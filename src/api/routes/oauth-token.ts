@@ -66,7 +66,10 @@ export function registerOauthToken(app: FastifyInstance, store: Store, tokenTtlS
     }
 
     const basic = basicCredentials(request.headers.authorization);
-    if (basic === 'malformed') return oauthError(reply, 401, 'invalid_client', 'Malformed HTTP Basic credentials', true);
+    if (basic === 'malformed') {
+      await app.authBudget.failed(request);
+      return oauthError(reply, 401, 'invalid_client', 'Malformed HTTP Basic credentials', true);
+    }
     const bodyId = form.client_id;
     const bodySecret = form.client_secret;
     if (basic && (bodySecret !== undefined || (bodyId !== undefined && bodyId !== basic.id))) {
@@ -75,6 +78,7 @@ export function registerOauthToken(app: FastifyInstance, store: Store, tokenTtlS
     const clientId = basic?.id ?? bodyId;
     const clientSecret = basic?.secret ?? bodySecret;
     if (!clientId || clientSecret === undefined) {
+      await app.authBudget.failed(request);
       return oauthError(reply, 401, 'invalid_client', 'Client authentication failed: client_id and client_secret are required', !!basic);
     }
 
@@ -82,8 +86,11 @@ export function registerOauthToken(app: FastifyInstance, store: Store, tokenTtlS
     // Compare even when the client is unknown, so that timing does not tell which ids exist.
     const secretOk = secretMatches(clientSecret, client?.secretHash ?? hashSecret('\u0000'));
     if (!client || client.revokedAt !== null || !secretOk) {
+      await app.authBudget.failed(request);
       return oauthError(reply, 401, 'invalid_client', 'Client authentication failed', !!basic);
     }
+    // Only now is the client known: its own budget counts the requests that proved to be it.
+    await app.authBudget.succeeded(request, client.clientId);
 
     const scopeText = form.scope;
     let scopes = client.scopes;
