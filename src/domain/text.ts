@@ -27,12 +27,18 @@ export function deepTextProblem(value: unknown, depth = 0): string | null {
   return null;
 }
 
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const UNPRINTABLE_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const escaped = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
 /**
- * Stored text as a terminal may show it: C0 and C1 control characters (escape
- * sequences that recolour the screen, retitle the window, move the cursor) and
- * DEL are printed as visible `\uXXXX`, and so are the bidirectional overrides
- * that can make text read backwards.
+ * Text as a terminal may show it: C0 and C1 control characters (the escape
+ * sequences that recolour the screen, retitle the window or move the cursor),
+ * DEL, and the bidirectional overrides that make text read backwards are
+ * written as a visible `\uXXXX`, which is also how JSON escapes them, so that
+ * JSON output stays valid JSON with the same meaning. With `keepNewlines`, line
+ * breaks stay (for whole outputs whose lines the program made itself).
  */
-export function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+export function printable(text: string, options: { keepNewlines?: boolean } = {}): string {
+  return text.replace(options.keepNewlines ? UNPRINTABLE_BUT_NEWLINE : UNPRINTABLE, escaped);
 }

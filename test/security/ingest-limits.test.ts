@@ -82,6 +82,26 @@ describe.each(ENGINES)('records out of what the store can hold on %s', (engine) 
       expect(await byPbx('ev-beside')).toHaveLength(1);
     });
 
+    it('takes numbers that look like numbers or SIP users, and refuses markup, formulas and escapes', async () => {
+      const good = ['+33612345678', '101', '*97', '#31#', '0033 6 12 34 56 78', '(555) 123-4567', 'anonymous', 'alice@pbx.example.com', '+1.555/123'];
+      const bad = ['<script>alert(1)</script>', '=1+1', '@SUM(A1)', '-2+3', '101;drop', '"quoted"', '\u001b[31m101', ' '];
+      const imported = await post('/api/v2/calls/import', [...good, ...bad].map((number, i) => ({ ...goodCall(`num-${i}`), caller_number: number })));
+      expect(imported.statusCode).toBe(200);
+      const results = imported.json().data.results as Array<{ status: string; error?: string }>;
+      expect(results.slice(0, good.length).map((r, i) => [good[i], r.status, r.error])).toEqual(good.map((n) => [n, 'created', undefined]));
+      for (const [i, result] of results.slice(good.length).entries()) {
+        expect(result.status, bad[i]).toBe('rejected');
+        expect(result.error, bad[i]).toMatch(/caller_number/);
+      }
+      const events = await post(
+        '/api/v2/pbx/events',
+        bad.map((caller, i) => ({ event: 'incoming_call_start', caller, receiver: SALES, time: '2025-01-15T10:30:00Z', pbx_id: `ev-num-${i}` })),
+      );
+      expect(events.statusCode).toBe(400);
+      expect(events.json().errors).toHaveLength(bad.length);
+      for (const error of events.json().errors) expect(error).toMatch(/caller/);
+    });
+
     it('sipsim import writes the century-long call to .rejects and imports the rest', async () => {
       const file = join(dir, `calls-${engine}.ndjson`);
       writeFileSync(file, `${JSON.stringify(goodCall('file-before'))}\n${JSON.stringify(centuryCall('file-century'))}\n${JSON.stringify(goodCall('file-after'))}\n`);
