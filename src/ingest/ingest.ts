@@ -1,5 +1,6 @@
 import { MAX_DURATION_SEC, PHONE_NUMBER_HINT, isPhoneNumber } from '../domain/call.js';
 import { textProblem } from '../domain/text.js';
+import { tagNameKey } from '../domain/directory.js';
 import { MAX_NUMBER_LENGTH, MAX_PBX_ID_LENGTH, MAX_TAG_LENGTH } from './call-object.js';
 import type { UpsertResult } from '../store/ingest-tx.js';
 import type { Store } from '../store/store.js';
@@ -45,6 +46,38 @@ export function checkRecord(record: PbxCallRecord): string | null {
 
 export type RecordResult = ({ pbxId: string } & UpsertResult) | { pbxId: string | null; error: string };
 
+/** At most this many tags are created by one import request; records past it are refused. */
+export const MAX_NEW_TAGS_PER_REQUEST = 100;
+
+/** Whether records may create the tags they name and how many; absent: any (the operator's own CLI). */
+export interface NewTagPolicy {
+  allowed: boolean;
+  max: number;
+}
+
+/** Refuses, one record at a time, those that name tags this request may not create. */
+async function applyTagPolicy(
+  store: Store,
+  accountId: number,
+  records: PbxCallRecord[],
+  policy: NewTagPolicy,
+): Promise<Array<string | null>> {
+  const keysOf = (record: PbxCallRecord) => [...new Set((record.tags ?? []).map(tagNameKey))];
+  const existing = await store.tagNames.existing(accountId, records.flatMap(keysOf));
+  const created = new Set<string>();
+  return records.map((record) => {
+    const fresh = keysOf(record).filter((key) => !existing.has(key) && !created.has(key));
+    if (!fresh.length) return null;
+    if (!policy.allowed) {
+      const names = (record.tags ?? []).filter((name) => fresh.includes(tagNameKey(name)));
+      return `tags ${names.map((n) => `'${n.trim()}'`).join(', ')} do not exist, and creating tags needs the 'tags.write' scope`;
+    }
+    if (created.size + fresh.length > policy.max) return `tags: one request may create at most ${policy.max} new tags`;
+    for (const key of fresh) created.add(key);
+    return null;
+  });
+}
+
 /**
  * Stores a batch of finished-call records: each is checked, matched against
  * the account's phones and created or updated by PBX id, all in one
@@ -56,20 +89,30 @@ export async function importRecords(
   accountId: number,
   records: Array<PbxCallRecord | { error: string; pbxId?: string | null }>,
   directory?: DirectoryIndex,
-  options: { notify?: boolean } = {},
+  options: { notify?: boolean; newTags?: NewTagPolicy } = {},
 ): Promise<RecordResult[]> {
   const index = directory ?? new DirectoryIndex(await store.phoneRefs(accountId));
   const results: RecordResult[] = new Array(records.length);
-  const accepted: ResolvedCall[] = [];
-  const positions: number[] = [];
+  const sound: Array<{ record: PbxCallRecord; at: number }> = [];
   records.forEach((record, i) => {
     const problem = 'error' in record ? record.error : checkRecord(record);
     if (problem !== null && problem !== undefined) {
       results[i] = { pbxId: (record as { pbxId?: string | null }).pbxId ?? null, error: problem };
       return;
     }
-    accepted.push(resolveCall(record as PbxCallRecord, index));
-    positions.push(i);
+    sound.push({ record: record as PbxCallRecord, at: i });
+  });
+  const tagProblems = options.newTags ? await applyTagPolicy(store, accountId, sound.map((s) => s.record), options.newTags) : [];
+  const accepted: ResolvedCall[] = [];
+  const positions: number[] = [];
+  sound.forEach(({ record, at }, j) => {
+    const problem = tagProblems[j];
+    if (problem) {
+      results[at] = { pbxId: record.pbxId, error: problem };
+      return;
+    }
+    accepted.push(resolveCall(record, index));
+    positions.push(at);
   });
   const stored = await store.upsertCalls(accountId, accepted, options);
   stored.forEach((result, j) => {

@@ -36,6 +36,7 @@ import type { PhoneRef, ResolvedCall } from '../ingest/resolve.js';
 import type { Database } from './schema.js';
 import { queueWebhooks, runOn, subscribedEvents, WebhookStore } from './webhook-store.js';
 import { ClickCallStore } from './click-call-store.js';
+import { TagNames } from './tag-names.js';
 import { messagesOfFinishedCall, tagsMessage, type WebhookMessage } from '../webhooks/events.js';
 
 export interface Account {
@@ -176,12 +177,14 @@ export class Store {
   readonly webhooks: WebhookStore;
   /** Calls started through the API while they last. */
   readonly clickCalls: ClickCallStore;
+  readonly tagNames: TagNames;
 
   private constructor(conn: Connection) {
     this.conn = conn;
     this.engine = conn.engine;
     this.webhooks = new WebhookStore(conn.db, conn.engine, (operation) => this.run(operation));
     this.clickCalls = new ClickCallStore(conn.db, conn.engine, (operation) => this.run(operation), () => this.webhooks.announce());
+    this.tagNames = new TagNames(conn.db, (operation) => this.run(operation));
   }
 
 

@@ -102,6 +102,36 @@ describe.each(ENGINES)('records out of what the store can hold on %s', (engine) 
       for (const error of events.json().errors) expect(error).toMatch(/caller/);
     });
 
+    it('creates tags through import only with tags.write, and at most 100 in one request', async () => {
+      const writerOnly = await h.token('calls.write');
+      const importAs = (bearer: string, calls: unknown[]) =>
+        h.app.inject({ method: 'POST', url: '/api/v2/calls/import', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, payload: JSON.stringify(calls) });
+      await h.store.createTag(h.accountId, { name: 'Known' });
+      const tagCount = async () => (await h.store.db.selectFrom('tags').select('id').where('account_id', '=', h.accountId).execute()).length;
+      const before = await tagCount();
+
+      const refused = await importAs(writerOnly, [
+        { ...goodCall('tag-known'), tags: ['known'] },
+        { ...goodCall('tag-new'), tags: ['Known', 'Brand new'] },
+      ]);
+      expect(refused.statusCode).toBe(200);
+      const results = refused.json().data.results;
+      expect(results[0]).toMatchObject({ status: 'created' });
+      expect(results[1]).toMatchObject({ status: 'rejected', error: expect.stringContaining("'tags.write'") });
+      expect(results[1].error).toContain("'Brand new'");
+      expect(await tagCount()).toBe(before);
+
+      const many = Array.from({ length: 150 }, (_, i) => ({ ...goodCall(`tag-many-${i}`), tags: [`Bulk ${i}`, 'Known'] }));
+      const capped = await importAs(token, many);
+      expect(capped.statusCode).toBe(200);
+      expect(capped.json().data).toMatchObject({ created: 100, rejected: 50 });
+      expect(capped.json().data.results[100].error).toContain('at most 100 new tags');
+      expect(await tagCount()).toBe(before + 100);
+      // A tag created earlier in the same request is no longer new for the records after it.
+      const reuse = await importAs(token, [{ ...goodCall('tag-reuse-1'), tags: ['Reused'] }, { ...goodCall('tag-reuse-2'), tags: ['reused'] }]);
+      expect(reuse.json().data).toMatchObject({ created: 2, rejected: 0 });
+    });
+
     it('sipsim import writes the century-long call to .rejects and imports the rest', async () => {
       const file = join(dir, `calls-${engine}.ndjson`);
       writeFileSync(file, `${JSON.stringify(goodCall('file-before'))}\n${JSON.stringify(centuryCall('file-century'))}\n${JSON.stringify(goodCall('file-after'))}\n`);
