@@ -22,12 +22,14 @@ type TokenForm = Partial<Record<(typeof FIELDS)[number], string>>;
 
 /** The token request's fields, or the name of one that was sent more than once or is not text. */
 function readForm(body: Record<string, unknown>): TokenForm | { repeated: string } | { notText: string } {
+  const valueOf = (name: string) => (Object.hasOwn(body, name) ? body[name] : undefined);
+  const repeated = FIELDS.find((name) => Array.isArray(valueOf(name)));
+  if (repeated) return { repeated };
   const form: TokenForm = {};
   for (const name of FIELDS) {
-    const value = Object.hasOwn(body, name) ? body[name] : undefined;
-    if (Array.isArray(value)) return { repeated: name };
+    const value = valueOf(name);
     if (value === undefined || value === null) continue;
-    // A JSON body may hold anything; only text is a credential (an object's toString is not called).
+    // A JSON body may hold anything; only text is a credential (an object's toString is never called).
     if (typeof value !== 'string') return { notText: name };
     form[name] = value;
   }
@@ -57,8 +59,8 @@ export function registerOauthToken(app: FastifyInstance, store: Store, tokenTtlS
     if ('repeated' in form) {
       return oauthError(reply, 400, 'invalid_request', `Parameter '${form.repeated}' must not be repeated`);
     }
-    if ('notText' in form) return oauthError(reply, 400, 'invalid_request', `Parameter '${form.notText}' must be a string`);
     if (request.validationError) return oauthError(reply, 400, 'invalid_request', request.validationError.message);
+    if ('notText' in form) return oauthError(reply, 400, 'invalid_request', `Parameter '${form.notText}' must be a string`);
     const grantType = form.grant_type;
     if (!grantType) return oauthError(reply, 400, 'invalid_request', "Missing parameter 'grant_type'");
     if (grantType !== 'client_credentials') {
