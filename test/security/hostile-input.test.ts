@@ -86,6 +86,19 @@ describe.each(ENGINES)('hostile input on %s', (engine) => {
       }
     });
 
+    it('refuses JSON bodies whose keys would reach Object.prototype', async () => {
+      for (const payload of ['{"name":"x","__proto__":{"admin":true}}', '{"name":"x","constructor":{"prototype":{"admin":true}}}']) {
+        const response = await h.app.inject({
+          method: 'POST',
+          url: '/api/v2/tags',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          payload,
+        });
+        expectRefused(response);
+      }
+      expect(({} as Record<string, unknown>).admin).toBeUndefined();
+    });
+
     it('a form field named __proto__ or constructor is only a field', async () => {
       const response = await h.app.inject({
         method: 'POST',
