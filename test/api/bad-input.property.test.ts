@@ -251,7 +251,7 @@ describe.each(ENGINES)('ids, limits and token requests with random values on %s'
     await fc.assert(
       fc.asyncProperty(tokenBody, fc.boolean(), async (body, asForm) => {
         const payload = asForm
-          ? new URLSearchParams(Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])).toString()
+          ? new URLSearchParams(Object.entries(body).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)])).toString()
           : JSON.stringify(body);
         const r = await h.app.inject({
           method: 'POST',
