@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { ApiError } from '../domain/errors.js';
+import { deepTextProblem } from '../domain/text.js';
 import type { Store } from '../store/store.js';
+import { sendErrors } from './envelope.js';
 import { registerOpenApi } from './openapi.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerDraining } from './plugins/draining.js';
@@ -40,6 +42,9 @@ export interface AppOptions {
   clickToCall?: ClickToCallService | null;
 }
 
+/** Longest path parameter the router takes; a longer one is a 414. */
+const MAX_PARAM_LENGTH = 200;
+
 const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Credentials never reach a log line, whatever a future log call passes along. */
@@ -52,14 +57,7 @@ const LOG_REDACT = [
   '*.access_token',
 ];
 
-function hasNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000');
-  if (value === null || typeof value !== 'object') return false;
-  return Object.entries(value).some(([key, v]) => key.includes('\u0000') || hasNul(v));
-}
-
-const nulError = () => new ApiError('INVALID_BODY', 'Text in the request body must not contain NUL characters (\\u0000)');
-
+const badBody = (problem: string) => new ApiError('INVALID_BODY', `Text in the request body ${problem}`);
 /** Builds the API without listening, so that tests can inject requests. */
 export function buildApp({ store, config, logStream, metrics, clickToCall }: AppOptions): FastifyInstance {
   const app = Fastify({
@@ -72,7 +70,16 @@ export function buildApp({ store, config, logStream, metrics, clickToCall }: App
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && INCOMING_REQUEST_ID.test(given) ? given : randomUUID();
     },
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    // Errors the router raises before any hook runs, in the API's envelope like every other.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('X-Request-Id', request.id);
+      const apiError =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new ApiError('PATH_PARAMETER_TOO_LONG', String(MAX_PARAM_LENGTH))
+          : new ApiError('BAD_URL', request.url.split('?')[0]!.slice(0, 200));
+      void sendErrors(request, reply, apiError.status, apiError.code, apiError.messages);
+    },
     // Idle keep-alive connections close at shutdown; busy ones finish their request.
     forceCloseConnections: 'idle',
     // A request that reaches a closing server on a kept-alive connection is still served.
@@ -86,15 +93,17 @@ export function buildApp({ store, config, logStream, metrics, clickToCall }: App
 
   // OAuth token requests are form-encoded (RFC 6749).
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
-    const form: Record<string, string | string[]> = {};
+    // No prototype: a field named __proto__ or constructor is a field like any other.
+    const form: Record<string, string | string[]> = Object.create(null);
     for (const [key, value] of new URLSearchParams(body as string)) {
       const previous = form[key];
       form[key] = previous === undefined ? value : ([] as string[]).concat(previous, value);
     }
-    done(hasNul(form) ? nulError() : null, form);
+    const problem = deepTextProblem(form);
+    done(problem ? badBody(problem) : null, form);
   });
-  // JSON as Fastify parses it (prototype poisoning refused), and no NUL in any
-  // text: PostgreSQL cannot store one, and no name or number contains one.
+  // JSON as Fastify parses it (prototype poisoning refused), and no NUL or lone
+  // surrogate in any text (see textProblem).
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
@@ -103,14 +112,16 @@ export function buildApp({ store, config, logStream, metrics, clickToCall }: App
     if ((body as string).trim() === '') return done(null, undefined);
     parseJson(request, body as string, (error, value) => {
       if (error) return done(error);
-      done(hasNul(value) ? nulError() : null, value);
+      const problem = deepTextProblem(value);
+      done(problem ? badBody(problem) : null, value);
     });
   });
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
-    // The same rule for the query string: a NUL reaching PostgreSQL in a filter is a 500, never a result.
-    if (hasNul(request.query)) throw new ApiError('INVALID_PARAMETER', 'Query parameters must not contain NUL characters (\\u0000)');
+    // The same rule for the query string: a NUL reaching PostgreSQL in a filter would be a 500, never a result.
+    const problem = deepTextProblem(request.query);
+    if (problem) throw new ApiError('INVALID_PARAMETER', `Query parameters ${problem}`);
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(

@@ -156,15 +156,60 @@ function toApiError(errors: ErrorObject[], part: Part): ApiError {
   return new ApiError(part === 'body' ? 'INVALID_BODY' : 'INVALID_PARAMETER', describeErrors(errors, part));
 }
 
+/**
+ * Ajv turns the text `Infinity` (or `1e309`) into a number and then skips its
+ * range checks, which hold for finite numbers only; no parameter of this API
+ * is ever infinite, so every such value is refused here, naming the field.
+ */
+function nonFiniteProblems(schema: object, data: unknown): string[] {
+  if (data === null || typeof data !== 'object') return [];
+  const properties = ((schema as { properties?: Record<string, Record<string, unknown>> }).properties ?? {}) as Record<string, Record<string, unknown>>;
+  const problems: string[] = [];
+  for (const [name, value] of Object.entries(data)) {
+    const values = Array.isArray(value) ? value : [value];
+    if (!values.some((v) => typeof v === 'number' && !Number.isFinite(v))) continue;
+    const property = Object.hasOwn(properties, name) ? properties[name]! : {};
+    const items = (property.items as Record<string, unknown> | undefined) ?? property;
+    const { minimum, maximum } = items;
+    const wording =
+      typeof items[HINT] === 'string'
+        ? `must be ${items[HINT]}`
+        : typeof minimum === 'number' && typeof maximum === 'number'
+          ? `must be ${items.type === 'integer' ? 'an integer' : 'a number'} from ${minimum} to ${maximum}`
+          : 'must be a finite number';
+    problems.push(`Invalid parameter '${name}': ${wording}`);
+  }
+  return problems;
+}
+
 function compile(schema: object, part: Part): ValidateFunction {
-  return (part === 'body' ? ajvs.json : ajvs.text).compile(schema);
+  const validate = (part === 'body' ? ajvs.json : ajvs.text).compile(schema);
+  if (part === 'body') return validate; // JSON has no Infinity
+  const checked = ((data: unknown) => {
+    if (!validate(data)) {
+      checked.errors = validate.errors;
+      return false;
+    }
+    const problems = nonFiniteProblems(schema, data);
+    if (!problems.length) return true;
+    checked.errors = null;
+    throw new ApiError('INVALID_PARAMETER', problems);
+  }) as ValidateFunction;
+  return checked;
 }
 
 /** Fastify's validator compiler: ApiErrors reach the error handler as they are. */
 export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) => {
   const part = (httpPart ?? 'body') as Part;
   const validate = compile(schema, part);
-  return (data: unknown) => (validate(data) ? { value: data } : { error: toApiError(validate.errors ?? [], part) });
+  return (data: unknown) => {
+    try {
+      return validate(data) ? { value: data } : { error: toApiError(validate.errors ?? [], part) };
+    } catch (error) {
+      if (error instanceof ApiError) return { error };
+      throw error;
+    }
+  };
 };
 
 const compiled = new WeakMap<object, ValidateFunction>();

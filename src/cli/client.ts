@@ -18,7 +18,7 @@ import {
   type Page,
 } from '../sdk/index.js';
 import { VERSION } from '../version.js';
-import { action, CliError, jsonOption, table } from './common.js';
+import { action, CliError, forTerminal, jsonOption, table } from './common.js';
 import { DEFAULT_API_URL, resolveConnection, type ConnectionFlags } from './credentials.js';
 
 /**
@@ -360,7 +360,7 @@ async function writeOut(text: string): Promise<void> {
       process.exit(error.code === 'EPIPE' ? 0 : 1);
     });
   }
-  if (!process.stdout.write(text)) await once(process.stdout, 'drain');
+  if (!process.stdout.write(forTerminal(text))) await once(process.stdout, 'drain');
 }
 
 // ---- calls list / get / long ----

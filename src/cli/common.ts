@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
+import { printable } from '../domain/text.js';
 import { DEFAULT_DATABASE_URL, parseDatabaseUrl } from '../store/engine.js';
 import { Store } from '../store/store.js';
 
@@ -64,14 +65,22 @@ export function redactedUrl(url: string): string {
   }
 }
 
-export function print(json: boolean | undefined, value: unknown, text: string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
+/**
+ * Everything the CLI shows passes through here: stored text (a caller name from
+ * a PBX, a tag name, a webhook's error) must not drive the terminal.
+ */
+export function forTerminal(text: string): string {
+  return printable(text, { keepNewlines: true });
 }
 
-/** Plain columns for a terminal, padded to the widest cell. */
+export function print(json: boolean | undefined, value: unknown, text: string): void {
+  process.stdout.write(forTerminal(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`));
+}
+
+/** Plain columns for a terminal, padded to the widest cell; a cell never breaks its row. */
 export function table(headers: string[], rows: Array<Array<string | number | null>>): string {
   if (rows.length === 0) return '';
-  const cells = [headers, ...rows.map((r) => r.map((c) => (c === null ? '-' : String(c))))];
+  const cells = [headers, ...rows.map((r) => r.map((c) => (c === null ? '-' : printable(String(c)))))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
@@ -92,7 +101,7 @@ export function action<A extends unknown[]>(run: (...args: A) => Promise<void>) 
       await run(...args);
     } catch (error) {
       if (!(error instanceof CliError)) throw error;
-      process.stderr.write(`${error.message.split('\n').map((line) => `sipsim: ${line}`).join('\n')}\n`);
+      process.stderr.write(forTerminal(`${error.message.split('\n').map((line) => `sipsim: ${line}`).join('\n')}\n`));
       process.exitCode = 1;
     }
   };

@@ -8,7 +8,7 @@ import { IMPORT_FORMATS, isImportFormat, readImportSource, type ImportFormat } f
 import type { FormatOptions, ParsedItem } from '../ingest/record.js';
 import { DirectoryIndex } from '../ingest/resolve.js';
 import type { Store } from '../store/store.js';
-import { accountOption, action, CliError, databaseOption, jsonOption, positiveInt, requireAccount, withStore } from './common.js';
+import { accountOption, action, CliError, databaseOption, forTerminal, jsonOption, positiveInt, requireAccount, withStore } from './common.js';
 
 /**
  * `sipsim import FILE...`: PBX call records into an account. Each batch is one
@@ -227,7 +227,7 @@ async function importAll(store: Store, directory: DirectoryIndex, files: string[
         batchSize: opts.batchSize,
         emitWebhooks: opts.emitWebhooks === true,
         progress: !opts.json,
-        report: (text) => process.stderr.write(`${text}\n`),
+        report: (text) => process.stderr.write(forTerminal(`${text}\n`)),
       });
       done.push(summary);
       if (!opts.json) process.stdout.write(`${file}: ${line(summary)}${summary.rejects_file ? ` (see ${summary.rejects_file})` : ''}\n`);

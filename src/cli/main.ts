@@ -6,7 +6,7 @@ import { createDemo, DEMO_ACCOUNT_NAME } from '../demo/seed.js';
 import { ALL_SCOPES } from '../domain/scopes.js';
 import { formatDateTime, parseDateTime } from '../domain/time.js';
 import { Store } from '../store/store.js';
-import { databaseOption, jsonOption, nonNegativeInt, positiveInt, print, withStore } from './common.js';
+import { databaseOption, forTerminal, jsonOption, nonNegativeInt, positiveInt, print, withStore } from './common.js';
 import { ensureDemoCredentials } from './demo-credentials.js';
 import { registerClientCommands } from './client.js';
 import { registerDirectoryCommands } from './directory.js';
@@ -252,6 +252,6 @@ registerImportCommand(program);
 registerWebhookCommands(program);
 
 program.parseAsync().catch((error: unknown) => {
-  process.stderr.write(`sipsim: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(forTerminal(`sipsim: ${error instanceof Error ? error.message : String(error)}\n`));
   process.exit(1);
 });

@@ -2,6 +2,7 @@ import { CALL_TYPES, type CallType, foldText } from './call.js';
 import { ParameterProblems, withArticle } from './errors.js';
 import { nowSeconds, parseDateTime } from './time.js';
 import { fingerprintOf } from './cursor.js';
+import { wordTable } from './lookup.js';
 
 /** How a search term is matched: as a run of digits of a number, or as part of a name. */
 export type SearchTerm = { kind: 'number'; digits: string } | { kind: 'name'; text: string };
@@ -35,14 +36,14 @@ export const MAX_SEARCH_LENGTH = 200;
 export const PAGE_TOKEN_MAX_LENGTH = 512;
 
 /** Every spelling of a call type that the documentation uses. */
-export const CALL_TYPE_ALIASES: Readonly<Record<string, CallType>> = {
+export const CALL_TYPE_ALIASES: Readonly<Record<string, CallType>> = wordTable({
   inbound: 'inbound',
   incoming: 'inbound',
   outbound: 'outbound',
   outgoing: 'outbound',
   missed: 'missed',
   voicemail: 'voicemail',
-};
+});
 
 export const LIST_CALLS_PARAMETERS = [
   'start_time',

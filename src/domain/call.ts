@@ -34,6 +34,28 @@ export function sipStatusFromCode(code: number): SipStatus {
   }
 }
 
+/**
+ * The longest wait or talk time a call may have, in seconds: the largest value
+ * of the 32-bit integer columns that hold durations on PostgreSQL (about 68
+ * years). Anything longer is refused before it reaches the store.
+ */
+export const MAX_DURATION_SEC = 2_147_483_647;
+
+/**
+ * A number as a PBX reports it: an E.164 or national number, an extension, a
+ * feature code (`*97`), a SIP user (letters too: `anonymous`, `alice`), with
+ * the separators people write (` .-()/`) and an optional `@host`. Permissive
+ * on purpose, yet it starts with a digit, a letter, `+`, `*`, `#` or `(`, and holds
+ * none of `< > " ' = ; & \` or control characters: whatever shows a number
+ * (a terminal, a spreadsheet, a web page) gets no markup, formula or escape.
+ */
+const PHONE_NUMBER = /^[+*#(]?[A-Za-z0-9][A-Za-z0-9 .()*#_/-]*(@[A-Za-z0-9.:[\]-]+)?$/;
+export const PHONE_NUMBER_HINT = 'a phone number, extension or SIP user (digits, letters, + * # . - _ ( ) / spaces, and an optional @host)';
+
+export function isPhoneNumber(text: string): boolean {
+  return PHONE_NUMBER.test(text);
+}
+
 /** What a call record is made of before the derived fields are computed. */
 export interface CallInput {
   direction: Direction;

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { textProblem } from './text.js';
 
 /**
  * Client secrets and access tokens are long random strings, so a plain SHA-256
@@ -38,7 +39,10 @@ export function basicCredentials(header: string | undefined): { id: string; secr
   if (colon < 0) return 'malformed';
   try {
     const unescape = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
-    return { id: unescape(decoded.slice(0, colon)), secret: unescape(decoded.slice(colon + 1)) };
+    const credentials = { id: unescape(decoded.slice(0, colon)), secret: unescape(decoded.slice(colon + 1)) };
+    // No id or secret holds a NUL or a lone surrogate; such text never reaches a query.
+    if (textProblem(credentials.id) || textProblem(credentials.secret)) return 'malformed';
+    return credentials;
   } catch {
     return 'malformed';
   }

@@ -25,7 +25,12 @@ export const errorRegistry = {
   ROUTE_NOT_FOUND: { status: 404, message: (route: string) => `No such endpoint: ${route}` },
   METHOD_NOT_ALLOWED: { status: 405, message: (route: string) => `Method not allowed: ${route}` },
   CONFLICT: { status: 409, message: (detail: string) => detail },
+  BAD_URL: { status: 400, message: (path: string) => `The path is not a valid URL: ${path}` },
   BODY_TOO_LARGE: { status: 413, message: () => 'Request body too large' },
+  PATH_PARAMETER_TOO_LONG: {
+    status: 414,
+    message: (limit: string) => `A path parameter is longer than ${limit} characters`,
+  },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: (type: string) => `Unsupported content type: ${type}` },
   RATE_LIMITED: { status: 429, message: (seconds: string) => `Rate limit exceeded: retry after ${seconds}s` },
   INTERNAL: { status: 500, message: () => 'Internal server error' },

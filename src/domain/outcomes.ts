@@ -1,4 +1,5 @@
 import type { SipStatus } from './call.js';
+import { wordTable } from './lookup.js';
 
 /**
  * Every PBX names the end of a call its own way. These map each vocabulary onto
@@ -6,17 +7,17 @@ import type { SipStatus } from './call.js';
  */
 
 /** A representative SIP code for each of SIPSIM's own status words. */
-export const SIP_CODE_OF_STATUS: Record<SipStatus, number> = {
+export const SIP_CODE_OF_STATUS: Readonly<Record<SipStatus, number>> = wordTable({
   answer: 200,
   cancel: 487,
   no_answer: 480,
   busy: 486,
   unavailable: 404,
   other: 500,
-};
+});
 
 /** The words of SIPSIM's webhook `status` and of Asterisk's CDR `disposition`. */
-const WORDS: Record<string, number> = {
+const WORDS: Readonly<Record<string, number>> = wordTable({
   // SIPSIM webhook statuses and the API's own sip_status values
   ANSWER: 200,
   ANSWERED: 200,
@@ -33,10 +34,10 @@ const WORDS: Record<string, number> = {
   // Asterisk dispositions
   FAILED: 503,
   CONGESTION: 503,
-};
+});
 
 /** FreeSWITCH / Q.850 hangup causes, by the SIP response each one stands for (RFC 3398 and FreeSWITCH's own table). */
-const HANGUP_CAUSES: Record<string, number> = {
+const HANGUP_CAUSES: Readonly<Record<string, number>> = wordTable({
   NORMAL_CLEARING: 200,
   SUCCESS: 200,
   ORIGINATOR_CANCEL: 487,
@@ -70,7 +71,7 @@ const HANGUP_CAUSES: Record<string, number> = {
   BEARERCAPABILITY_NOTAVAIL: 488,
   NORMAL_UNSPECIFIED: 480,
   INTERWORKING: 500,
-};
+});
 
 /**
  * The SIP code for an outcome word from any vocabulary above, or a numeric

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Direction } from '../domain/call.js';
 import { sipCodeOfOutcome } from '../domain/outcomes.js';
 import { parseDateTime } from '../domain/time.js';
+import { PHONE_NUMBER_HINT, isPhoneNumber } from '../domain/call.js';
+import { textProblem } from '../domain/text.js';
 import { MAX_NUMBER_LENGTH } from './call-object.js';
 import type { PbxCallRecord } from './record.js';
 
@@ -46,6 +48,8 @@ function text(value: unknown, field: string, required: boolean, max = MAX_TEXT):
     return required ? new Error(`${field} is required`) : undefined;
   }
   if (typeof value !== 'string') return new Error(`${field} must be a string`);
+  const problem = textProblem(value);
+  if (problem) return new Error(`${field} ${problem}`);
   const trimmed = value.trim();
   if (required && !trimmed) return new Error(`${field} must not be empty`);
   if (trimmed.length > max) return new Error(`${field} must be at most ${max} characters`);
@@ -80,6 +84,9 @@ export function parsePbxEvent(value: unknown): PbxEvent | string {
   const audioPath = typeof v.audio_path === 'string' && v.audio_path.length > 2048 ? new Error('audio_path must be at most 2048 characters') : text(v.audio_path === null ? undefined : v.audio_path, 'audio_path', false);
   const time = eventTime(v.time);
   for (const checked of [pbxId, caller, receiver, callerName, status, time]) if (checked instanceof Error) return checked.message;
+  for (const [field, number] of [['caller', caller], ['receiver', receiver]] as const) {
+    if (!isPhoneNumber(number as string)) return `${field} must be ${PHONE_NUMBER_HINT}`;
+  }
   if (audioPath instanceof Error) return audioPath.message;
 
   const parsed: PbxEvent = { event, pbx_id: pbxId as string, caller: caller as string, receiver: receiver as string, time: time as number };

@@ -1,3 +1,6 @@
+import { MAX_DURATION_SEC, PHONE_NUMBER_HINT, isPhoneNumber } from '../domain/call.js';
+import { textProblem } from '../domain/text.js';
+import { tagNameKey } from '../domain/directory.js';
 import { MAX_NUMBER_LENGTH, MAX_PBX_ID_LENGTH, MAX_TAG_LENGTH } from './call-object.js';
 import type { UpsertResult } from '../store/ingest-tx.js';
 import type { Store } from '../store/store.js';
@@ -13,6 +16,15 @@ export function checkRecord(record: PbxCallRecord): string | null {
     if (!value || !value.trim()) return `${field} is required`;
     if (value.length > MAX_NUMBER_LENGTH) return `${field} must be at most ${MAX_NUMBER_LENGTH} characters`;
   }
+  for (const [field, value] of [['caller_number', record.callerNumber], ['target_number', record.targetNumber], ['answered_phone_number', record.answeredBy]] as const) {
+    if (value != null && value !== '' && !isPhoneNumber(value)) return `${field} must be ${PHONE_NUMBER_HINT}, not ${JSON.stringify(value.slice(0, 40))}`;
+  }
+  // Every text a record holds, whatever its source: no NUL, no lone surrogate.
+  const texts = [['pbx_id', record.pbxId], ['caller_name', record.callerName], ['play_record_link', record.playRecordLink], ...(record.tags ?? []).map((t) => ['tags', t] as const)] as const;
+  for (const [field, value] of texts) {
+    const problem = typeof value === 'string' ? textProblem(value) : null;
+    if (problem) return `${field} ${problem}`;
+  }
   const times = [['registration_time', record.registrationTime], ['start_time', record.startTime], ['answered_time', record.answeredTime], ['end_time', record.endTime]] as const;
   for (const [field, value] of times) {
     if (value === null || value === undefined) continue;
@@ -21,6 +33,10 @@ export function checkRecord(record: PbxCallRecord): string | null {
   if (record.registrationTime != null && record.registrationTime > record.startTime) return 'registration_time must not be after start_time';
   if (record.answeredTime != null && record.answeredTime < record.startTime) return 'answered_time must not be before start_time';
   if (record.endTime < (record.answeredTime ?? record.startTime)) return 'end_time must not be before start_time or answered_time';
+  // Wait and talk time are both at most end minus start, and are stored as 32-bit integers.
+  if (record.endTime - record.startTime > MAX_DURATION_SEC) {
+    return `end_time must be at most ${MAX_DURATION_SEC} seconds (about 68 years) after start_time`;
+  }
   for (const name of record.tags ?? []) {
     if (typeof name !== 'string' || !name.trim()) return 'tag names must not be empty';
     if (name.trim().length > MAX_TAG_LENGTH) return `tag names must be at most ${MAX_TAG_LENGTH} characters`;
@@ -29,6 +45,38 @@ export function checkRecord(record: PbxCallRecord): string | null {
 }
 
 export type RecordResult = ({ pbxId: string } & UpsertResult) | { pbxId: string | null; error: string };
+
+/** At most this many tags are created by one import request; records past it are refused. */
+export const MAX_NEW_TAGS_PER_REQUEST = 100;
+
+/** Whether records may create the tags they name and how many; absent: any (the operator's own CLI). */
+export interface NewTagPolicy {
+  allowed: boolean;
+  max: number;
+}
+
+/** Refuses, one record at a time, those that name tags this request may not create. */
+async function applyTagPolicy(
+  store: Store,
+  accountId: number,
+  records: PbxCallRecord[],
+  policy: NewTagPolicy,
+): Promise<Array<string | null>> {
+  const keysOf = (record: PbxCallRecord) => [...new Set((record.tags ?? []).map(tagNameKey))];
+  const existing = await store.tagNames.existing(accountId, records.flatMap(keysOf));
+  const created = new Set<string>();
+  return records.map((record) => {
+    const fresh = keysOf(record).filter((key) => !existing.has(key) && !created.has(key));
+    if (!fresh.length) return null;
+    if (!policy.allowed) {
+      const names = (record.tags ?? []).filter((name) => fresh.includes(tagNameKey(name)));
+      return `tags ${names.map((n) => `'${n.trim()}'`).join(', ')} do not exist, and creating tags needs the 'tags.write' scope`;
+    }
+    if (created.size + fresh.length > policy.max) return `tags: one request may create at most ${policy.max} new tags`;
+    for (const key of fresh) created.add(key);
+    return null;
+  });
+}
 
 /**
  * Stores a batch of finished-call records: each is checked, matched against
@@ -41,20 +89,30 @@ export async function importRecords(
   accountId: number,
   records: Array<PbxCallRecord | { error: string; pbxId?: string | null }>,
   directory?: DirectoryIndex,
-  options: { notify?: boolean } = {},
+  options: { notify?: boolean; newTags?: NewTagPolicy } = {},
 ): Promise<RecordResult[]> {
   const index = directory ?? new DirectoryIndex(await store.phoneRefs(accountId));
   const results: RecordResult[] = new Array(records.length);
-  const accepted: ResolvedCall[] = [];
-  const positions: number[] = [];
+  const sound: Array<{ record: PbxCallRecord; at: number }> = [];
   records.forEach((record, i) => {
     const problem = 'error' in record ? record.error : checkRecord(record);
     if (problem !== null && problem !== undefined) {
       results[i] = { pbxId: (record as { pbxId?: string | null }).pbxId ?? null, error: problem };
       return;
     }
-    accepted.push(resolveCall(record as PbxCallRecord, index));
-    positions.push(i);
+    sound.push({ record: record as PbxCallRecord, at: i });
+  });
+  const tagProblems = options.newTags ? await applyTagPolicy(store, accountId, sound.map((s) => s.record), options.newTags) : [];
+  const accepted: ResolvedCall[] = [];
+  const positions: number[] = [];
+  sound.forEach(({ record, at }, j) => {
+    const problem = tagProblems[j];
+    if (problem) {
+      results[at] = { pbxId: record.pbxId, error: problem };
+      return;
+    }
+    accepted.push(resolveCall(record, index));
+    positions.push(at);
   });
   const stored = await store.upsertCalls(accountId, accepted, options);
   stored.forEach((result, j) => {
@@ -74,7 +132,7 @@ export async function ingestEvents(
   store: Store,
   accountId: number,
   values: unknown[],
-): Promise<{ events: EventResult[]; calls: Array<{ pbxId: string } & UpsertResult> }> {
+): Promise<{ events: EventResult[]; calls: Array<{ pbxId: string } & UpsertResult>; refusedCalls: Array<{ pbxId: string; error: string }> }> {
   const receivedAt = Math.floor(Date.now() / 1000);
   const parsed = values.map(parsePbxEvent);
   const rows = parsed
@@ -89,12 +147,20 @@ export async function ingestEvents(
       receivedAt,
       webhook: messageOfPbxEvent(event),
     }));
+  // Each event is sound alone; the call they make together may still be one
+  // that cannot be stored (it would last a century). Its events are kept, the
+  // call is not made, and the answer says why.
+  let refusedCalls: Array<{ pbxId: string; error: string }> = [];
   const { fresh, calls } = await store.ingestEvents(accountId, rows, (payloads, phones) => {
     const directory = new DirectoryIndex(phones);
     const assembled: ResolvedCall[] = [];
+    refusedCalls = [];
     for (const list of payloads.values()) {
       const record = assembleCall(list.map((p) => JSON.parse(p) as PbxEvent));
-      if (record && checkRecord(record) === null) assembled.push(resolveCall(record, directory));
+      if (!record) continue;
+      const problem = checkRecord(record);
+      if (problem === null) assembled.push(resolveCall(record, directory));
+      else refusedCalls.push({ pbxId: record.pbxId, error: problem });
     }
     return assembled;
   });
@@ -108,5 +174,5 @@ export async function ingestEvents(
     taken.add(key);
     return { status: accepted ? 'accepted' : 'duplicate', pbxId: p.pbx_id };
   });
-  return { events, calls };
+  return { events, calls, refusedCalls };
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
@@ -36,9 +36,25 @@ const pgTypes = {
   },
 };
 
+/**
+ * The store holds webhook signing secrets and the page-token key: a new file
+ * (and a new folder for it) is readable by its owner only, whatever the umask.
+ * SQLite gives its -wal and -shm files the database file's own permissions.
+ * A file that exists already keeps the permissions its owner gave it.
+ */
+function createPrivately(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+    chmodSync(path, 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
+
 export function connect(location: DatabaseLocation, options: { poolSize?: number } = {}): Connection {
   if (location.engine === 'sqlite') {
-    if (location.path !== ':memory:') mkdirSync(dirname(location.path), { recursive: true });
+    if (location.path !== ':memory:') createPrivately(location.path);
     const sqlite = new SqliteDatabase(location.path);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');

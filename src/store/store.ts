@@ -40,6 +40,7 @@ import type { PhoneRef, ResolvedCall } from '../ingest/resolve.js';
 import type { Database } from './schema.js';
 import { queueWebhooks, runOn, subscribedEvents, WebhookStore } from './webhook-store.js';
 import { ClickCallStore } from './click-call-store.js';
+import { TagNames } from './tag-names.js';
 import { messagesOfFinishedCall, tagsMessage, type WebhookMessage } from '../webhooks/events.js';
 
 export interface Account {
@@ -166,6 +167,10 @@ function likeContaining(text: string): string {
  * queries are shared; where the engines differ (bulk loads, the substring
  * index) the difference is named by `engine`.
  */
+/** Calls per export batch: small on SQLite, whose reads block the event loop while they run. */
+const SQLITE_EXPORT_BATCH = 500;
+const POSTGRES_EXPORT_BATCH = 5000;
+
 export class Store {
   readonly engine: Engine;
   private readonly conn: Connection;
@@ -178,6 +183,7 @@ export class Store {
   readonly clickCalls: ClickCallStore;
   /** Deleting an account and all of it. */
   readonly accounts: AccountStore;
+  readonly tagNames: TagNames;
 
   private constructor(
     conn: Connection,
@@ -188,6 +194,7 @@ export class Store {
     this.webhooks = new WebhookStore(conn.db, conn.engine, (operation) => this.run(operation));
     this.clickCalls = new ClickCallStore(conn.db, conn.engine, (operation) => this.run(operation), () => this.webhooks.announce());
     this.accounts = new AccountStore(conn.db, conn.engine, (operation) => this.run(operation));
+    this.tagNames = new TagNames(conn.db, (operation) => this.run(operation));
   }
 
 
@@ -1091,11 +1098,17 @@ export class Store {
    * Without `fields`, each call is the whole object the list serves. With
    * them, only those fields are read and built: a CSV of a few columns need
    * not pay for the others, nor for the tags query unless it asks for tags.
+   *
+   * SQLite answers on this thread and without any I/O wait, so a walk made of
+   * promises alone would never let the event loop serve another request until
+   * the export ended. There each batch is small (a few milliseconds of work)
+   * and the walk gives the event loop a turn after every batch, so that a list
+   * sent during a long export waits for one batch at most.
    */
   async *exportCalls<F extends keyof CallResource = keyof CallResource>(
     accountId: number,
     filter: CallFilter,
-    batchSize = 5000,
+    batchSize = this.engine === 'sqlite' ? SQLITE_EXPORT_BATCH : POSTGRES_EXPORT_BATCH,
     fields?: readonly F[],
   ): AsyncGenerator<Array<Pick<CallResource, F>>, void, undefined> {
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, not ${batchSize}`);
@@ -1124,6 +1137,8 @@ export class Store {
       if (batch.rows.length < batchSize) return;
       const last = batch.rows[batch.rows.length - 1]!;
       after = { startTime: last.start_time, id: last.id };
+      // A macrotask turn: timers, sockets and other requests run before the next batch.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 

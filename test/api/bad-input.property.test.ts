@@ -33,6 +33,8 @@ describe.each(ENGINES)('GET /api/v2/calls with random parameters on %s', (engine
     fc.integer({ min: -1e12, max: 1e12 }).map(String),
     fc.date({ min: new Date(-1e13), max: new Date(4e12), noInvalidDate: true }).map((d) => d.toISOString()),
     fc.constantFrom('2024-01-01T00:00:00Z', '2024-01-31T23:59:59.999999Z', 'inbound,outgoing', 'missed,', '1,2,3', '+33612345678', '%', '%%', '%zz', '\u0000', 'null', '[]', '{}'),
+    // Inputs that once reached the database unchecked (issue 20).
+    fc.constantFrom('Infinity', '-Infinity', '1e309', '9999999999999999999', 'NaN', '__proto__', 'constructor', 'toString', '%ED%A0%80'),
     fc.array(fc.constantFrom('1', 'a', ',', ' ', '-', '9'.repeat(20)), { maxLength: 8 }).map((a) => a.join('')),
   );
   const encode = fc.constantFrom('encode', 'raw');
@@ -71,7 +73,16 @@ describe.each(ENGINES)('GET /api/v2/calls with random parameters on %s', (engine
           expect(body.path).toBe('/api/v2/calls');
         }
       }),
-      { numRuns: RUNS[engine] },
+      {
+        numRuns: RUNS[engine],
+        examples: [
+          ['start_time=2024-01-01T00:00:00Z&call_types=__proto__'],
+          ['start_time=2024-01-01T00:00:00Z&call_types=constructor'],
+          ['start_time=2024-01-01T00:00:00Z&limit=Infinity'],
+          ['start_time=2024-01-01T00:00:00Z&employees=1e309'],
+          ['start_time=2024-01-01T00:00:00Z&tags=9999999999999999999'],
+        ],
+      },
     );
     expect(runs).toBeGreaterThanOrEqual(RUNS[engine]);
   }, 120000);
@@ -113,6 +124,7 @@ describe.each(ENGINES)('writes with random bodies on %s', (engine) => {
   const leaf = fc.oneof(
     fc.string({ maxLength: 30 }),
     fc.constantFrom('#22C55E', '#zzzzzz', 'active', 'inactive', '+33612345678', '', ' ', '\u0000', 'x'.repeat(600)),
+    fc.constantFrom('a\ud800b', '\udc00', '\u001b[31mRED\u001b]0;pwned\u0007', Infinity, -Infinity, 1e308, 9999999999999999999),
     fc.integer({ min: -5, max: 2 ** 53 }),
     fc.double(),
     fc.boolean(),
@@ -148,7 +160,15 @@ describe.each(ENGINES)('writes with random bodies on %s', (engine) => {
           expect(answer.path).toBe(target.url);
         }
       }),
-      { numRuns: BODY_RUNS[engine] },
+      {
+        numRuns: BODY_RUNS[engine],
+        examples: [
+          [0, { name: 'a\ud800b' }],
+          [1, { name: '\udc00' }],
+          [3, { tag_ids: [1e308] }],
+          [2, { employee_id: 9999999999999999999 }],
+        ],
+      },
     );
     // Phones were only ever sent changes; the refused ones (nearly all) left them as they were.
     const after = await state();
@@ -156,5 +176,100 @@ describe.each(ENGINES)('writes with random bodies on %s', (engine) => {
       const phones = JSON.parse(after)[0];
       expect(phones).toHaveLength(1);
     }
+  }, 120000);
+});
+
+/**
+ * Random limits, path ids and token requests: the ways in that answered 500
+ * before ids were checked as finite integers and secrets as text (issue 20).
+ */
+describe.each(ENGINES)('ids, limits and token requests with random values on %s', (engine) => {
+  let h: ApiHarness;
+  let token: string;
+  beforeAll(async () => {
+    if (!engineAvailable(engine)) return;
+    h = await createHarness(engine);
+    token = await h.token();
+    await h.store.createTag(h.accountId, { name: 'Existing' });
+  });
+  afterAll(() => h?.close());
+
+  const number = fc.oneof(
+    fc.constantFrom('Infinity', '-Infinity', '1e309', '9999999999999999999', 'NaN', '0x10', '1.5', '-1', '0', '', ' 1', '1e3', '__proto__', 'constructor'),
+    fc.integer({ min: -10, max: 2 ** 53 + 10 }).map(String),
+    fc.double().map(String),
+    fc.string({ maxLength: 8 }),
+  );
+  const request = fc.oneof(
+    fc.tuple(fc.constantFrom('tags', 'phones', 'employees'), number).map(([list, value]) => ({ method: 'GET' as const, url: `/api/v2/${list}?limit=${encodeURIComponent(value)}` })),
+    fc
+      .tuple(fc.constantFrom('GET', 'DELETE'), fc.constantFrom('calls', 'tags', 'phones', 'employees'), number)
+      .map(([method, kind, id]) => ({ method: method as 'GET' | 'DELETE', url: `/api/v2/${kind}/${encodeURIComponent(id)}` })),
+    fc.tuple(number, number).map(([id, tagId]) => ({ method: 'DELETE' as const, url: `/api/v2/calls/${encodeURIComponent(id)}/tags/${encodeURIComponent(tagId)}` })),
+  );
+
+  it.skipIf(!engineAvailable(engine))('never answers 5xx to an id or a limit, and always uses the envelope', async () => {
+    await fc.assert(
+      fc.asyncProperty(request, async ({ method, url }) => {
+        const r = await h.app.inject({ method, url, headers: { authorization: `Bearer ${token}` } });
+        expect(r.statusCode, `${method} ${url}`).toBeLessThan(500);
+        if (r.statusCode >= 400) {
+          expect(r.json().errors.length).toBeGreaterThan(0);
+          expect(r.json().request_id).toBe(r.headers['x-request-id']);
+        }
+      }),
+      {
+        numRuns: engine === 'sqlite' ? 2000 : 1000,
+        examples: [
+          [{ method: 'GET', url: '/api/v2/tags?limit=Infinity' }],
+          [{ method: 'GET', url: '/api/v2/phones?limit=1e309' }],
+          [{ method: 'GET', url: '/api/v2/employees?limit=Infinity' }],
+          [{ method: 'GET', url: '/api/v2/calls/Infinity' }],
+          [{ method: 'DELETE', url: '/api/v2/tags/Infinity' }],
+          [{ method: 'DELETE', url: '/api/v2/calls/Infinity/tags/1' }],
+          [{ method: 'GET', url: `/api/v2/calls/${'9'.repeat(250)}` }],
+        ],
+      },
+    );
+  }, 120000);
+
+  const field = fc.oneof(
+    fc.string({ maxLength: 12 }),
+    fc.constantFrom('a\u0000b', 'a\ud800b', 'client_credentials'),
+    fc.integer(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(fc.string({ maxLength: 4 }), { maxLength: 2 }),
+    fc.dictionary(fc.constantFrom('toString', 'valueOf', '__proto__', 'x'), fc.oneof(fc.integer(), fc.string({ maxLength: 4 })), { maxKeys: 2 }),
+  );
+  const tokenBody = fc.record(
+    { grant_type: field, client_id: field, client_secret: field, scope: field },
+    { requiredKeys: [] },
+  );
+
+  it.skipIf(!engineAvailable(engine))('answers any token request in RFC 6749\'s shape, never 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(tokenBody, fc.boolean(), async (body, asForm) => {
+        const payload = asForm
+          ? new URLSearchParams(Object.entries(body).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)])).toString()
+          : JSON.stringify(body);
+        const r = await h.app.inject({
+          method: 'POST',
+          url: '/oauth/token',
+          headers: { 'content-type': asForm ? 'application/x-www-form-urlencoded' : 'application/json' },
+          payload,
+        });
+        expect(r.statusCode, payload).toBeLessThan(500);
+        if (r.statusCode >= 400) expect(typeof r.json().error, payload).toBe('string');
+      }),
+      {
+        numRuns: engine === 'sqlite' ? 1000 : 500,
+        examples: [
+          [{ grant_type: 'client_credentials', client_id: 'x', client_secret: { toString: 1 } }, false],
+          [{ grant_type: 'client_credentials', client_id: 'a\u0000b', client_secret: 'x' }, true],
+          [{ grant_type: 'client_credentials', client_id: 'a\ud800b', client_secret: 'x' }, false],
+        ],
+      },
+    );
   }, 120000);
 });

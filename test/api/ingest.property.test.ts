@@ -30,6 +30,8 @@ describe.each(ENGINES)('ingest with random bodies on %s', (engine) => {
     fc.string({ maxLength: 20 }),
     fc.constantFrom('incoming_call_start', 'incoming_call_end', 'voicemail', 'ANSWER', 'BUSY', 'inbound', 'missed', '+33612345678', '101', '\u0000'),
     fc.constantFrom('2025-01-15T10:30:00Z', '2025-01-15T10:30:00.123456+01:00', '1736935200', '2025-02-30T00:00:00Z', '99999-01-01T00:00:00Z'),
+    // Inputs that once failed a whole batch or were stored as sent (issue 20).
+    fc.constantFrom('1990-01-01T00:00:00Z', '2099-12-31T23:59:59Z', '<script>x</script>', '=1+1', '\u001b[31mRED\u0007', 'a\ud800b', Infinity, 1e308),
     fc.integer({ min: -5, max: 2 ** 53 }),
     fc.double(),
     fc.boolean(),
@@ -59,12 +61,71 @@ describe.each(ENGINES)('ingest with random bodies on %s', (engine) => {
           expect(answer.path).toBe(url);
         }
       }),
-      { numRuns: RUNS[engine] },
+      {
+        numRuns: RUNS[engine],
+        examples: [
+          [
+            1,
+            [
+              { pbx_id: 'century', call_type: 'inbound', caller_number: '+33612345678', target_number: '101', start_time: '1990-01-01T00:00:00Z', answered_time: '1990-01-01T00:00:10Z', end_time: '2099-12-31T23:59:59Z' },
+              { pbx_id: 'beside', call_type: 'inbound', caller_number: '+33612345678', target_number: '101', start_time: '2025-01-15T10:30:00Z', end_time: '2025-01-15T10:31:00Z' },
+            ],
+          ],
+          [
+            0,
+            [
+              { event: 'incoming_call_start', pbx_id: 'ev-century', caller: '+33612345678', receiver: '101', time: '1990-01-01T00:00:00Z' },
+              { event: 'incoming_call_end', pbx_id: 'ev-century', caller: '+33612345678', receiver: '101', time: '2099-12-31T23:59:59Z', duration: 30 },
+            ],
+          ],
+          [0, { event: 'incoming_call_start', pbx_id: 'ev-markup', caller: '<script>x</script>', receiver: '=1+1', time: '2025-01-15T10:30:00Z', caller_name: '\u001b[31mRED' }],
+          [1, [{ pbx_id: 'tags', call_type: 'missed', caller_number: '1', target_number: '2', start_time: '2025-01-15T10:30:00Z', end_time: '2025-01-15T10:30:20Z', tags: Array.from({ length: 100 }, (_, i) => `t${i}`) }]],
+        ],
+      },
     );
     const list = await h.app.inject({
       url: '/api/v2/calls?start_time=1990-01-01T00:00:00Z&end_time=2099-12-31T23:59:59Z&limit=1000',
       headers: { authorization: `Bearer ${token}` },
     });
     expect(list.statusCode).toBe(200);
+  }, 180000);
+
+  it.skipIf(!engineAvailable(engine))('never answers 5xx to a FreeSWITCH CDR sent form-encoded or in base64', async () => {
+    const text = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('a\u0000b', '\u0000', 'x\ud800', '+33612345678', '1736935200', '<b>'));
+    const cdr = fc.record({
+      variables: fc.record(
+        {
+          uuid: text,
+          caller_id_number: text,
+          caller_id_name: text,
+          destination_number: text,
+          start_epoch: text,
+          answer_epoch: text,
+          end_epoch: text,
+          hangup_cause: fc.constantFrom('NORMAL_CLEARING', 'USER_BUSY', 'x'),
+          direction: fc.constantFrom('inbound', 'outbound'),
+        },
+        { requiredKeys: [] },
+      ),
+    });
+    await fc.assert(
+      fc.asyncProperty(cdr, fc.boolean(), async (record, base64) => {
+        const json = JSON.stringify(record);
+        const r = await h.app.inject({
+          method: 'POST',
+          url: '/api/v2/pbx/freeswitch/cdr',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded' },
+          payload: `cdr=${encodeURIComponent(base64 ? Buffer.from(json).toString('base64') : json)}`,
+        });
+        expect(r.statusCode, json).toBeLessThan(500);
+      }),
+      {
+        numRuns: RUNS[engine],
+        examples: [
+          [{ variables: { uuid: 'nul', caller_id_number: '+33612345678', caller_id_name: 'a\u0000b', destination_number: '101', start_epoch: '1736935200', end_epoch: '1736935260', hangup_cause: 'NORMAL_CLEARING', direction: 'inbound' } }, true],
+          [{ variables: { uuid: 'nul2', caller_id_number: '+33612345678\u0000', destination_number: '101', start_epoch: '1736935200', end_epoch: '1736935260', hangup_cause: 'NORMAL_CLEARING', direction: 'inbound' } }, false],
+        ],
+      },
+    );
   }, 180000);
 });

@@ -184,29 +184,88 @@ describe('rate limits', () => {
     expect((await app.inject({ url: '/api/v2/account', headers: bearer(await h.token()) })).statusCode).toBe(200);
   });
 
-  it('limits the token endpoint per client id, in the form or in HTTP Basic', async () => {
-    const app = await appWith({ rules: { auth: tiny(2) } });
-    const a = await issueClient(h.store, h.accountId);
-    const b = await issueClient(h.store, h.accountId);
-    const grant = (clientId: string, clientSecret: string, basic = false) =>
+  describe('client authentication budgets', () => {
+    const basicOf = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+    const grantFrom = (app: FastifyInstance, address: string, form: Record<string, string>, authorization?: string) =>
       app.inject({
         method: 'POST',
         url: '/oauth/token',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          ...(basic ? { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` } : {}),
-        },
-        payload: new URLSearchParams({ grant_type: 'client_credentials', ...(basic ? {} : { client_id: clientId, client_secret: clientSecret }) }).toString(),
+        remoteAddress: address,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...(authorization ? { authorization } : {}) },
+        payload: new URLSearchParams({ grant_type: 'client_credentials', ...form }).toString(),
       });
-    expect((await grant(a.client.clientId, a.clientSecret)).statusCode).toBe(200);
-    expect((await grant(a.client.clientId, 'wrong')).statusCode).toBe(401);
-    const refused = await grant(a.client.clientId, a.clientSecret, true);
-    expect(refused.statusCode).toBe(429);
-    expect(refused.headers['retry-after']).toBeDefined();
-    expect(refused.json()).toMatchObject({ status: 429, code: 'RATE_LIMITED', path: '/oauth/token' });
-    const otherClient = await grant(b.client.clientId, b.clientSecret);
-    expect(otherClient.statusCode).toBe(200);
-    expect(otherClient.headers['ratelimit-remaining']).toBe('1');
+
+    it('gives an address one budget of failures whatever client ids it makes up', async () => {
+      const app = await appWith({ rules: { auth: tiny(5) } });
+      const statuses: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const r = await grantFrom(app, '203.0.113.7', { client_id: `made-up-${i}-${randomBytes(4).toString('hex')}`, client_secret: 'guess' });
+        statuses.push(r.statusCode);
+      }
+      expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+      expect(statuses.slice(5)).toEqual(Array(15).fill(429));
+      const refused = await grantFrom(app, '203.0.113.7', { client_id: 'another', client_secret: 'guess' });
+      expect(refused.json()).toEqual({ error: 'temporarily_unavailable', error_description: expect.stringMatching(/^Rate limit exceeded/) });
+      expect(refused.headers['retry-after']).toBeDefined();
+      // Another address has its own budget.
+      expect((await grantFrom(app, '203.0.113.8', { client_id: 'x', client_secret: 'y' })).statusCode).toBe(401);
+    });
+
+    it('counts a Basic header split into base64 chunks, or malformed, as failures of the address', async () => {
+      const app = await appWith({ rules: { auth: tiny(3) } });
+      const { client } = await issueClient(h.store, h.accountId);
+      const split = `Basic ${Buffer.from(`${client.clientId}:`).toString('base64')}${Buffer.from('wrong').toString('base64')}`;
+      const statuses = [];
+      for (const authorization of [split, split, 'Basic !!!', basicOf(client.clientId, 'wrong')]) {
+        statuses.push((await grantFrom(app, '203.0.113.9', {}, authorization)).statusCode);
+      }
+      expect(statuses).toEqual([401, 401, 401, 429]);
+    });
+
+    it('a stranger who knows a client id cannot lock that client out', async () => {
+      const app = await appWith({ rules: { auth: tiny(3) } });
+      const { client, clientSecret } = await issueClient(h.store, h.accountId);
+      for (let i = 0; i < 10; i++) await grantFrom(app, '198.51.100.66', { client_id: client.clientId, client_secret: 'wrong' });
+      expect((await grantFrom(app, '198.51.100.66', { client_id: client.clientId, client_secret: 'wrong' })).statusCode).toBe(429);
+      // The real client, from its own address, still has its whole budget.
+      const own = await grantFrom(app, '192.0.2.10', { client_id: client.clientId, client_secret: clientSecret });
+      expect(own.statusCode).toBe(200);
+      expect(own.headers['ratelimit-remaining']).toBe('2');
+      // Its own budget counts its own successes, from any address.
+      expect((await grantFrom(app, '192.0.2.11', {}, basicOf(client.clientId, clientSecret))).statusCode).toBe(200);
+      expect((await grantFrom(app, '192.0.2.12', { client_id: client.clientId, client_secret: clientSecret })).statusCode).toBe(200);
+      const spent = await grantFrom(app, '192.0.2.10', { client_id: client.clientId, client_secret: clientSecret });
+      expect(spent.statusCode).toBe(429);
+      expect(spent.json().error).toBe('temporarily_unavailable');
+    });
+
+    it('counts Basic failures at /pbx/events against the same budget as the token endpoint', async () => {
+      const app = await appWith({ rules: { auth: tiny(3), write: tiny(100) } });
+      const { client, clientSecret } = await issueClient(h.store, h.accountId, { scopes: 'calls.write' });
+      const post = (authorization: string) =>
+        app.inject({ method: 'POST', url: '/api/v2/pbx/events', remoteAddress: '203.0.113.20', headers: { authorization, 'content-type': 'application/json' }, payload: '[]' });
+      expect((await grantFrom(app, '203.0.113.20', { client_id: client.clientId, client_secret: 'wrong' })).statusCode).toBe(401);
+      expect((await post(basicOf(client.clientId, 'wrong'))).statusCode).toBe(401);
+      expect((await post(basicOf('nobody', 'wrong'))).statusCode).toBe(401);
+      // The address has spent its failures: even the right secret is refused now, at either door.
+      const refused = await post(basicOf(client.clientId, clientSecret));
+      expect(refused.statusCode).toBe(429);
+      expect(refused.json()).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+      expect((await grantFrom(app, '203.0.113.20', { client_id: client.clientId, client_secret: clientSecret })).statusCode).toBe(429);
+    });
+
+    it('answers a right secret of a client without calls.write at /pbx/events as a wrong secret', async () => {
+      const app = await appWith({ rules: { auth: tiny(100), write: tiny(100) } });
+      const { client, clientSecret } = await issueClient(h.store, h.accountId, { scopes: 'calls.read' });
+      const post = (authorization: string) =>
+        app.inject({ method: 'POST', url: '/api/v2/pbx/events', remoteAddress: '203.0.113.30', headers: { authorization, 'content-type': 'application/json' }, payload: '[]' });
+      const right = await post(basicOf(client.clientId, clientSecret));
+      const wrong = await post(basicOf(client.clientId, 'wrong'));
+      expect(right.statusCode).toBe(401);
+      expect(wrong.statusCode).toBe(401);
+      const strip = (r: typeof right) => ({ ...r.json(), request_id: null, www: r.headers['www-authenticate'] });
+      expect(strip(right)).toEqual(strip(wrong));
+    });
   });
 
   it('never limits health, metrics, docs or the OpenAPI document', async () => {

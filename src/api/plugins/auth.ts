@@ -9,6 +9,8 @@ export interface AuthContext {
   accountId: number;
   clientId: string;
   scopes: Set<string>;
+  /** A client's own credentials in HTTP Basic (the PBX routes), rather than a bearer token. */
+  viaClientCredentials?: boolean;
 }
 
 declare module 'fastify' {
@@ -35,7 +37,7 @@ function challenge(error?: string, description?: string): Record<string, string>
 async function authenticate(store: Store, request: FastifyRequest): Promise<AuthContext> {
   const header = request.headers.authorization;
   if (header === undefined || header.trim() === '') throw new ApiError('MISSING_TOKEN', '', challenge());
-  if (request.routeOptions.config?.clientCredentials && /^Basic /i.test(header)) return authenticateClient(store, header);
+  if (request.routeOptions.config?.clientCredentials && /^Basic /i.test(header)) return authenticateClient(store, request, header);
   const match = BEARER.exec(header);
   if (!match) {
     throw new ApiError('MALFORMED_AUTHORIZATION', '', challenge('invalid_request', 'Authorization must be: Bearer <token>'));
@@ -48,16 +50,19 @@ async function authenticate(store: Store, request: FastifyRequest): Promise<Auth
   return { accountId: token.accountId, clientId: token.clientId, scopes: new Set(token.scopes) };
 }
 
-async function authenticateClient(store: Store, header: string): Promise<AuthContext> {
+async function authenticateClient(store: Store, request: FastifyRequest, header: string): Promise<AuthContext> {
+  // Client secrets are guessed here as at the token endpoint: one budget of failures per address for both.
+  await request.server.authBudget.checkAddress(request);
   const credentials = basicCredentials(header);
   const client = credentials && credentials !== 'malformed' ? await store.findClient(credentials.id) : null;
   // Compare even when the client is unknown, so that timing does not tell which ids exist.
   const secret = credentials && credentials !== 'malformed' ? credentials.secret : '';
   const secretOk = secretMatches(secret, client?.secretHash ?? hashSecret('\u0000'));
   if (!client || client.revokedAt !== null || !secretOk) {
+    await request.server.authBudget.failed(request);
     throw new ApiError('INVALID_CLIENT', '', { 'WWW-Authenticate': 'Basic realm="sipsim"' });
   }
-  return { accountId: client.accountId, clientId: client.clientId, scopes: new Set(client.scopes) };
+  return { accountId: client.accountId, clientId: client.clientId, scopes: new Set(client.scopes), viaClientCredentials: true };
 }
 
 const resolved = new WeakMap<FastifyRequest, Promise<AuthContext>>();
@@ -84,6 +89,13 @@ export function registerAuth(app: FastifyInstance): void {
 export function requireScope(store: Store, scope: Scope): preHandlerAsyncHookHandler {
   return async (request) => {
     const auth = await resolveAuth(store, request);
+    if (!auth.scopes.has(scope) && auth.viaClientCredentials) {
+      // Credentials sent in Basic are a key to this route or nothing: a client
+      // without the scope is answered as a wrong secret is (and counted as a
+      // failure), so that the answer never tells a right secret from a wrong one.
+      await request.server.authBudget.failed(request);
+      throw new ApiError('INVALID_CLIENT', '', { 'WWW-Authenticate': 'Basic realm="sipsim"' });
+    }
     if (!auth.scopes.has(scope)) {
       throw new ApiError('INSUFFICIENT_SCOPE', scope, {
         'WWW-Authenticate': `${REALM}, error="insufficient_scope", scope="${scope}"`,

@@ -1,6 +1,6 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, StoreConflictError, StoreUnavailableError, errorRegistry, type ErrorCode } from '../../domain/errors.js';
-import { sendErrors } from '../envelope.js';
+import { sendErrors, sendJson } from '../envelope.js';
 
 /** Fastify's own client errors, mapped onto the registry. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -21,21 +21,38 @@ declare module 'fastify' {
   }
 }
 
+const TOKEN_ENDPOINT = /^\/oauth\/token\/?$/;
+
+/**
+ * The token endpoint speaks RFC 6749 (section 5.2) even when it fails before
+ * its handler runs: a body too large or unreadable is an `invalid_request`;
+ * a rate limit or an unavailable store is `temporarily_unavailable` (the code
+ * RFC 6749 registers for a server that cannot serve now), with Retry-After.
+ */
+function sendFailure(request: FastifyRequest, reply: FastifyReply, status: number, code: string, messages: string[]): FastifyReply {
+  if (!TOKEN_ENDPOINT.test(request.url.split('?')[0]!)) return sendErrors(request, reply, status, code, messages);
+  const error = status === 429 || status >= 500 ? (status === 500 ? 'server_error' : 'temporarily_unavailable') : 'invalid_request';
+  return sendJson(reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache'), status, {
+    error,
+    error_description: messages.join('; '),
+  });
+}
+
 /** Every failure leaves in the documented error envelope; nothing a client sends yields a 500. */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
     if (error instanceof ApiError) {
       for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
-      return sendErrors(request, reply, error.status, error.code, error.messages);
+      return sendFailure(request, reply, error.status, error.code, error.messages);
     }
     if (error instanceof StoreUnavailableError) {
       request.log.warn({ err: error.cause }, 'store unavailable');
       reply.header('Retry-After', '5');
       const entry = errorRegistry.STORE_UNAVAILABLE;
-      return sendErrors(request, reply, entry.status, 'STORE_UNAVAILABLE', [entry.message()]);
+      return sendFailure(request, reply, entry.status, 'STORE_UNAVAILABLE', [entry.message()]);
     }
     if (error instanceof StoreConflictError) {
-      return sendErrors(request, reply, 409, 'CONFLICT', ['The request conflicts with the current state of the resource']);
+      return sendFailure(request, reply, 409, 'CONFLICT', ['The request conflicts with the current state of the resource']);
     }
     const fastifyError = error as FastifyError;
     const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
@@ -48,10 +65,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
           : code === 'UNSUPPORTED_MEDIA_TYPE'
             ? errorRegistry.UNSUPPORTED_MEDIA_TYPE.message(String(request.headers['content-type'] ?? ''))
             : `Invalid request body: ${fastifyError.message}`;
-      return sendErrors(request, reply, status, code, [message]);
+      return sendFailure(request, reply, status, code, [message]);
     }
     request.log.error({ err: error }, 'unhandled error');
-    return sendErrors(request, reply, 500, 'INTERNAL', [errorRegistry.INTERNAL.message()]);
+    return sendFailure(request, reply, 500, 'INTERNAL', [errorRegistry.INTERNAL.message()]);
   });
 
   // The methods registered on each path, exactly as written (`/api/v2/calls/:id`).

@@ -14,6 +14,31 @@ export interface RateLimitSettings {
   redisKeyPrefix?: string;
 }
 
+/**
+ * Budgets for client authentication, kept apart from the route groups. Every
+ * failed client authentication (a wrong id or secret at the token endpoint, in
+ * HTTP Basic at the PBX routes) is counted against the source address,
+ * whatever client id it named, so that guessing costs the same with one id or
+ * a thousand. A client's own budget counts only the requests that
+ * authenticated it, so that nobody who merely knows its id can spend it.
+ */
+export interface AuthBudget {
+  /** Throws the 429 when this address has spent its failed-authentication budget. */
+  checkAddress(request: FastifyRequest): Promise<void>;
+  /** Counts one failed client authentication against the address. */
+  failed(request: FastifyRequest): Promise<void>;
+  /** Counts a correctly authenticated token request against its client; throws the 429 when spent. */
+  succeeded(request: FastifyRequest, clientId: string): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    authBudget: AuthBudget;
+  }
+}
+
+const UNLIMITED_AUTH: AuthBudget = { checkAddress: async () => {}, failed: async () => {}, succeeded: async () => {} };
+
 export interface RateLimitHooks {
   /** Called once for every request refused with a 429, with its group (for metrics). */
   onReject?: (group: RateLimitGroup) => void;
@@ -23,23 +48,11 @@ export interface RateLimitHooks {
 const UNLIMITED = /^\/(health|metrics|docs|api\/v2\/openapi\.json|\.well-known\/oauth-authorization-server)(\/|$)/;
 const TOKEN_ENDPOINT = /^\/oauth\/token\/?$/;
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-/** Client ids as the token endpoint may receive them; anything else is keyed by address. */
-const CLIENT_ID = /^[A-Za-z0-9._~-]{1,128}$/;
-
 function groupOf(request: FastifyRequest): RateLimitGroup | null {
   const path = request.url.split('?')[0]!;
   if (UNLIMITED.test(path)) return null;
   if (TOKEN_ENDPOINT.test(path)) return 'auth';
   return READ_METHODS.has(request.method) ? 'read' : 'write';
-}
-
-/** The client a token request names, in HTTP Basic or in the form; it is not verified here. */
-function tokenRequestClientId(request: FastifyRequest): string | undefined {
-  const basic = /^Basic +(\S+)/i.exec(request.headers.authorization ?? '');
-  const fromBasic = basic ? Buffer.from(basic[1]!, 'base64').toString('utf8').split(':')[0] : undefined;
-  const fromBody = (request.body as Record<string, unknown> | undefined)?.client_id;
-  const id = fromBasic ?? (typeof fromBody === 'string' ? fromBody : undefined);
-  return id !== undefined && CLIENT_ID.test(id) ? id : undefined;
 }
 
 /**
@@ -55,7 +68,10 @@ export function registerRateLimit(
   settings: RateLimitSettings = {},
   hooks: RateLimitHooks = {},
 ): void {
-  if (!(settings.enabled ?? DEFAULT_RATE_LIMIT.enabled)) return;
+  if (!(settings.enabled ?? DEFAULT_RATE_LIMIT.enabled)) {
+    app.decorate('authBudget', UNLIMITED_AUTH);
+    return;
+  }
   const rules = { ...DEFAULT_RATE_LIMIT.rules, ...settings.rules };
   const redisUrl = settings.redisUrl ?? DEFAULT_RATE_LIMIT.redisUrl;
 
@@ -113,21 +129,63 @@ export function registerRateLimit(
     check = app.createRateLimit();
   });
 
-  async function clientKey(request: FastifyRequest, group: RateLimitGroup): Promise<string> {
-    if (group === 'auth') {
-      const id = tokenRequestClientId(request);
-      if (id) return `client:${id}`;
-    } else {
-      try {
-        return `client:${(await resolveAuth(store, request)).clientId}`;
-      } catch {
-        // No valid token (or no store to ask): the address is all there is,
-        // so that a flood of bad tokens is limited too.
-      }
+  // The address is gone when the client has already hung up.
+  const addressOf = (request: FastifyRequest) => `ip:${request.ip ? normalizeIP(request.ip) : 'unknown'}`;
+
+  async function clientKey(request: FastifyRequest): Promise<string> {
+    try {
+      return `client:${(await resolveAuth(store, request)).clientId}`;
+    } catch {
+      // No valid token (or no store to ask): the address is all there is,
+      // so that a flood of bad tokens is limited too.
+      return addressOf(request);
     }
-    // The address is gone when the client has already hung up.
-    return `ip:${request.ip ? normalizeIP(request.ip) : 'unknown'}`;
   }
+
+  /** One counter of the auth rule: read only, or counted; null while the counters are unreachable. */
+  async function authCounter(request: FastifyRequest, key: string, increment: boolean) {
+    pending.set(request, { group: 'auth', key });
+    try {
+      const result = await check(request, { increment });
+      if (redis) markUp();
+      return result;
+    } catch (err) {
+      markDown(err);
+      return null;
+    }
+  }
+
+  function refuse(reply: FastifyReply | null, result: { max: number; ttlInSeconds: number }): never {
+    const reset = Math.max(1, result.ttlInSeconds);
+    reply?.header('RateLimit-Limit', result.max).header('RateLimit-Remaining', 0).header('RateLimit-Reset', reset);
+    hooks.onReject?.('auth');
+    throw new ApiError('RATE_LIMITED', String(reset), { 'Retry-After': String(reset) });
+  }
+
+  const replies = new WeakMap<FastifyRequest, FastifyReply>();
+  const showBudget = (request: FastifyRequest, result: { max: number; remaining: number; ttlInSeconds: number }) => {
+    replies.get(request)?.header('RateLimit-Limit', result.max).header('RateLimit-Remaining', result.remaining).header('RateLimit-Reset', Math.max(1, result.ttlInSeconds || rules.auth.windowSeconds));
+  };
+  app.decorate('authBudget', {
+    async checkAddress(request) {
+      const result = await authCounter(request, `authfail:${addressOf(request)}`, false);
+      if (!result || result.isAllowed) return;
+      showBudget(request, result);
+      if (result.remaining <= 0) refuse(replies.get(request) ?? null, result);
+    },
+    async failed(request) {
+      const result = await authCounter(request, `authfail:${addressOf(request)}`, true);
+      if (result && !result.isAllowed) showBudget(request, result);
+    },
+    async succeeded(request, clientId) {
+      const result = await authCounter(request, `auth:client:${clientId}`, true);
+      const reply = replies.get(request);
+      if (result && !result.isAllowed) {
+        showBudget(request, result);
+        if (result.isExceeded) refuse(reply ?? null, result);
+      }
+    },
+  } satisfies AuthBudget);
 
   const counted = new WeakSet<FastifyRequest>();
 
@@ -136,7 +194,17 @@ export function registerRateLimit(
     const group = groupOf(request);
     if (!group || counted.has(request)) return;
     counted.add(request);
-    pending.set(request, { group, key: `${group}:${await clientKey(request, group)}` });
+    replies.set(request, reply);
+    // The token endpoint is counted by authBudget, as its handler learns who the client is.
+    if (group === 'auth') {
+      if (enforce) await app.authBudget.checkAddress(request);
+      else {
+        const result = await authCounter(request, `authfail:${addressOf(request)}`, false);
+        if (result && !result.isAllowed) showBudget(request, result);
+      }
+      return;
+    }
+    pending.set(request, { group, key: `${group}:${await clientKey(request)}` });
 
     let result: Awaited<ReturnType<typeof check>>;
     try {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../../domain/errors.js';
+import { deepTextProblem } from '../../domain/text.js';
 import { recordFromFreeswitchCdr, skippedFreeswitchLeg } from '../../ingest/formats/freeswitch-json.js';
 import { importRecords } from '../../ingest/ingest.js';
 import type { FormatOptions } from '../../ingest/record.js';
@@ -16,11 +17,16 @@ function cdrOf(body: unknown): unknown {
   if (form === undefined) return body;
   if (typeof form !== 'string') throw new ApiError('INVALID_BODY', "'cdr' must be sent once, as JSON text");
   const text = form.trimStart().startsWith('{') ? form : Buffer.from(form, 'base64').toString('utf8');
+  let cdr: unknown;
   try {
-    return JSON.parse(text);
+    cdr = JSON.parse(text);
   } catch {
     throw new ApiError('INVALID_BODY', "'cdr' must hold the record as JSON (or base64 of it)");
   }
+  // The body parsers check text as it arrives; this record was still encoded then.
+  const problem = deepTextProblem(cdr);
+  if (problem) throw new ApiError('INVALID_BODY', `Text in 'cdr' ${problem}`);
+  return cdr;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../../domain/errors.js';
 import { recordFromCallObject } from '../../ingest/call-object.js';
-import { importRecords } from '../../ingest/ingest.js';
+import { importRecords, MAX_NEW_TAGS_PER_REQUEST } from '../../ingest/ingest.js';
 import type { Store } from '../../store/store.js';
 import { sendData } from '../envelope.js';
 import { requireScope } from '../plugins/auth.js';
@@ -26,7 +26,9 @@ export function registerImportCalls(app: FastifyInstance, store: Store): void {
         description:
           'Creates or updates up to 1,000 calls by pbx_id in one transaction. Direction, phones and employees follow from ' +
           'the account\'s numbers and extensions when the record does not give them. Answers 200 with the outcome of each ' +
-          'record; a batch of which no record could be taken is a 400 that names each problem. History sends no webhooks ' +
+          'record; a batch of which no record could be taken is a 400 that names each problem. A record naming a tag that does ' +
+          'not exist yet creates it only with the `tags.write` scope (else the record is refused), and one request creates ' +
+          `at most ${MAX_NEW_TAGS_PER_REQUEST} tags. History sends no webhooks ` +
           'unless `emit_webhooks=true`: then each new call queues its end event (and a voicemail its voicemail event).',
         ...needs('calls.write'),
         querystring: ImportQuery,
@@ -42,7 +44,10 @@ export function registerImportCalls(app: FastifyInstance, store: Store): void {
         const pbxId = (item as { pbx_id?: unknown })?.pbx_id;
         return { error: record, pbxId: typeof pbxId === 'string' ? pbxId : null };
       });
-      const results = await importRecords(store, request.auth!.accountId, records, undefined, { notify: request.query.emit_webhooks === true });
+      const results = await importRecords(store, request.auth!.accountId, records, undefined, {
+        notify: request.query.emit_webhooks === true,
+        newTags: { allowed: request.auth!.scopes.has('tags.write'), max: MAX_NEW_TAGS_PER_REQUEST },
+      });
       if (results.every((r) => 'error' in r)) {
         throw new ApiError('INVALID_BODY', results.map((r, i) => `calls[${i}]: ${'error' in r ? r.error : ''}`));
       }

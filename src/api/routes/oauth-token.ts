@@ -25,13 +25,18 @@ function oauthError(reply: FastifyReply, status: number, error: OAuthErrorCode, 
 const FIELDS = ['grant_type', 'client_id', 'client_secret', 'scope'] as const;
 type TokenForm = Partial<Record<(typeof FIELDS)[number], string>>;
 
-/** The token request's fields, or the name of one that was sent more than once. */
-function readForm(body: Record<string, unknown>): TokenForm | { repeated: string } {
+/** The token request's fields, or the name of one that was sent more than once or is not text. */
+function readForm(body: Record<string, unknown>): TokenForm | { repeated: string } | { notText: string } {
+  const valueOf = (name: string) => (Object.hasOwn(body, name) ? body[name] : undefined);
+  const repeated = FIELDS.find((name) => Array.isArray(valueOf(name)));
+  if (repeated) return { repeated };
   const form: TokenForm = {};
   for (const name of FIELDS) {
-    const value = body[name];
-    if (Array.isArray(value)) return { repeated: name };
-    if (value !== undefined && value !== null) form[name] = String(value);
+    const value = valueOf(name);
+    if (value === undefined || value === null) continue;
+    // A JSON body may hold anything; only text is a credential (an object's toString is never called).
+    if (typeof value !== 'string') return { notText: name };
+    form[name] = value;
   }
   return form;
 }
@@ -60,6 +65,7 @@ export function registerOauthToken(app: FastifyInstance, store: Store, tokenTtlS
     if ('repeated' in form) {
       return oauthError(reply, 400, 'invalid_request', `Parameter '${form.repeated}' must not be repeated`);
     }
+    if ('notText' in form) return oauthError(reply, 400, 'invalid_request', `Parameter '${form.notText}' must be a string`);
     const grantType = form.grant_type;
     // Another grant is named as such, though the schema (a constant) refuses it too.
     if (grantType && grantType !== 'client_credentials') {
@@ -69,7 +75,10 @@ export function registerOauthToken(app: FastifyInstance, store: Store, tokenTtlS
     if (!grantType) return oauthError(reply, 400, 'invalid_request', "Missing parameter 'grant_type'");
 
     const basic = basicCredentials(request.headers.authorization);
-    if (basic === 'malformed') return oauthError(reply, 401, 'invalid_client', 'Malformed HTTP Basic credentials', true);
+    if (basic === 'malformed') {
+      await app.authBudget.failed(request);
+      return oauthError(reply, 401, 'invalid_client', 'Malformed HTTP Basic credentials', true);
+    }
     const bodyId = form.client_id;
     const bodySecret = form.client_secret;
     if (basic && (bodySecret !== undefined || (bodyId !== undefined && bodyId !== basic.id))) {
@@ -78,6 +87,7 @@ export function registerOauthToken(app: FastifyInstance, store: Store, tokenTtlS
     const clientId = basic?.id ?? bodyId;
     const clientSecret = basic?.secret ?? bodySecret;
     if (!clientId || clientSecret === undefined) {
+      await app.authBudget.failed(request);
       return oauthError(reply, 401, 'invalid_client', 'Client authentication failed: client_id and client_secret are required', !!basic);
     }
 
@@ -85,8 +95,11 @@ export function registerOauthToken(app: FastifyInstance, store: Store, tokenTtlS
     // Compare even when the client is unknown, so that timing does not tell which ids exist.
     const secretOk = secretMatches(clientSecret, client?.secretHash ?? hashSecret('\u0000'));
     if (!client || client.revokedAt !== null || !secretOk) {
+      await app.authBudget.failed(request);
       return oauthError(reply, 401, 'invalid_client', 'Client authentication failed', !!basic);
     }
+    // Only now is the client known: its own budget counts the requests that proved to be it.
+    await app.authBudget.succeeded(request, client.clientId);
 
     const scopeText = form.scope;
     let scopes = client.scopes;

@@ -33,7 +33,7 @@ export function registerPbxEvents(app: FastifyInstance, store: Store): void {
     async (request, reply) => {
       const values = Array.isArray(request.body) ? request.body : [request.body];
       if (values.length === 0) throw new ApiError('INVALID_BODY', 'The body must hold at least one event');
-      const { events, calls } = await ingestEvents(store, request.auth!.accountId, values);
+      const { events, calls, refusedCalls } = await ingestEvents(store, request.auth!.accountId, values);
       if (events.every((e) => e.status === 'rejected')) {
         const prefix = (i: number) => (Array.isArray(request.body) ? `events[${i}]: ` : '');
         throw new ApiError('INVALID_BODY', events.map((e, i) => `${prefix(i)}${'error' in e ? e.error : ''}`));
@@ -48,6 +48,7 @@ export function registerPbxEvents(app: FastifyInstance, store: Store): void {
           rejected: count('rejected'),
           events: events.map((e, index) => ('error' in e ? { index, status: e.status, error: e.error } : { index, status: e.status, pbx_id: e.pbxId })),
           calls: calls.map((c) => ({ pbx_id: c.pbxId, id: c.id, outcome: c.outcome })),
+          refused_calls: refusedCalls.map((c) => ({ pbx_id: c.pbxId, error: c.error })),
         },
         202,
       );

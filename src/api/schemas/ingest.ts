@@ -138,6 +138,10 @@ export const EventsAccepted = Type.Object(
       ),
       { description: 'The calls these events completed or changed' },
     ),
+    refused_calls: Type.Array(
+      Type.Object({ pbx_id: Type.String(), error: Type.String() }, { additionalProperties: false }),
+      { description: 'Calls these events would make that cannot be stored (their events are kept), with the reason' },
+    ),
   },
   { additionalProperties: false },
 );

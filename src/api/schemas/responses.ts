@@ -336,7 +336,10 @@ const TokenGranted = Type.Object(
 
 const OAuthError = Type.Object(
   {
-    error: Words(['invalid_request', 'invalid_client', 'unsupported_grant_type', 'invalid_scope'], 'RFC 6749 error code'),
+    error: Words(
+      ['invalid_request', 'invalid_client', 'unsupported_grant_type', 'invalid_scope', 'temporarily_unavailable', 'server_error'],
+      'RFC 6749 error code',
+    ),
     error_description: Type.Optional(Type.String({ description: 'What went wrong, for people' })),
   },
   { ...closed, description: 'A token-endpoint error, in the shape of RFC 6749 section 5.2' },
@@ -346,11 +349,7 @@ const NO_STORE = { 'Cache-Control': { type: 'string', description: 'no-store' } 
 
 export const tokenResponses = {
   200: answer('A new access token', TokenGranted, NO_STORE),
-  400: answer(
-    'invalid_request, unsupported_grant_type or invalid_scope; a body that cannot be parsed gets the API error envelope',
-    Type.Union([ref('OAuthError'), ref('BadRequest')]),
-    NO_STORE,
-  ),
+  400: answer('invalid_request (also for a body that cannot be parsed), unsupported_grant_type or invalid_scope', ref('OAuthError'), NO_STORE),
   401: answer('invalid_client: unknown client, wrong secret or no credentials', ref('OAuthError'), {
     ...NO_STORE,
     'WWW-Authenticate': {
@@ -359,7 +358,17 @@ export const tokenResponses = {
       description: 'Only when the credentials came with HTTP Basic: a Basic challenge. Credentials sent in the body get no challenge',
     },
   }),
-  ...errors(413, 415, 429, 503),
+  // Refused before the handler runs, still in RFC 6749's shape.
+  413: answer('invalid_request: request body too large', ref('OAuthError'), NO_STORE),
+  415: answer('invalid_request: unsupported content type', ref('OAuthError'), NO_STORE),
+  429: answer('temporarily_unavailable: too many failed authentications from this address, or too many tokens for this client', ref('OAuthError'), {
+    ...NO_STORE,
+    'Retry-After': { type: 'integer', description: 'Seconds until the limit resets' },
+  }),
+  503: answer('temporarily_unavailable: the data store is unavailable or the server is shutting down', ref('OAuthError'), {
+    ...NO_STORE,
+    'Retry-After': { type: 'integer', description: 'Seconds to wait, when the store is unavailable' },
+  }),
 };
 
 // ---- components ----
