@@ -36,6 +36,8 @@ import type { PhoneRef, ResolvedCall } from '../ingest/resolve.js';
 import type { Database } from './schema.js';
 import { queueWebhooks, runOn, subscribedEvents, WebhookStore } from './webhook-store.js';
 import { ClickCallStore } from './click-call-store.js';
+import { UserStore } from './user-store.js';
+import { CallReportStore } from './call-report-store.js';
 import { messagesOfFinishedCall, tagsMessage, type WebhookMessage } from '../webhooks/events.js';
 
 export interface Account {
@@ -172,12 +174,18 @@ export class Store {
   readonly webhooks: WebhookStore;
   /** Calls started through the API while they last. */
   readonly clickCalls: ClickCallStore;
+  /** Dashboard users, sessions and sign-in failures. */
+  readonly users: UserStore;
+  /** The dashboard's reads over calls: reports, changes, a call's webhooks. */
+  readonly callReports: CallReportStore;
 
   private constructor(conn: Connection) {
     this.conn = conn;
     this.engine = conn.engine;
     this.webhooks = new WebhookStore(conn.db, conn.engine, (operation) => this.run(operation));
     this.clickCalls = new ClickCallStore(conn.db, conn.engine, (operation) => this.run(operation), () => this.webhooks.announce());
+    this.users = new UserStore(conn.db, (operation) => this.run(operation));
+    this.callReports = new CallReportStore(conn.db, (operation) => this.run(operation));
   }
 
 

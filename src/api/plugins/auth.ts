@@ -4,11 +4,16 @@ import { basicCredentials, hashSecret, secretMatches } from '../../domain/creden
 import type { Scope } from '../../domain/scopes.js';
 import { nowSeconds } from '../../domain/time.js';
 import type { Store } from '../../store/store.js';
+import type { User } from '../../store/user-store.js';
+import { authenticateSession } from './session.js';
 
 export interface AuthContext {
   accountId: number;
+  /** The OAuth client, or `user:<id>` for a dashboard session. */
   clientId: string;
   scopes: Set<string>;
+  /** Set when the request is authenticated by a dashboard session rather than a token. */
+  user?: User;
 }
 
 declare module 'fastify' {
@@ -34,7 +39,12 @@ function challenge(error?: string, description?: string): Record<string, string>
 
 async function authenticate(store: Store, request: FastifyRequest): Promise<AuthContext> {
   const header = request.headers.authorization;
-  if (header === undefined || header.trim() === '') throw new ApiError('MISSING_TOKEN', '', challenge());
+  if (header === undefined || header.trim() === '') {
+    // No Authorization header: a dashboard session cookie may stand in for a token.
+    const session = await authenticateSession(request);
+    if (session) return session;
+    throw new ApiError('MISSING_TOKEN', '', challenge());
+  }
   if (request.routeOptions.config?.clientCredentials && /^Basic /i.test(header)) return authenticateClient(store, header);
   const match = BEARER.exec(header);
   if (!match) {

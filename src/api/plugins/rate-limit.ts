@@ -19,9 +19,10 @@ export interface RateLimitHooks {
   onReject?: (group: RateLimitGroup) => void;
 }
 
-/** Probes, documentation and the OpenAPI document are never limited. */
-const UNLIMITED = /^\/(health|metrics|docs|api\/v2\/openapi\.json)(\/|$)/;
-const TOKEN_ENDPOINT = /^\/oauth\/token\/?$/;
+/** Probes, documentation, the OpenAPI document and the dashboard's hashed files are never limited. */
+const UNLIMITED = /^\/(health|metrics|docs|assets|api\/v2\/openapi\.json)(\/|$)/;
+/** Where credentials are tried: the token endpoint, and the dashboard's sign-in. */
+const TOKEN_ENDPOINT = /^\/(oauth\/token|dashboard\/api\/session)\/?$/;
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Client ids as the token endpoint may receive them; anything else is keyed by address. */
 const CLIENT_ID = /^[A-Za-z0-9._~-]{1,128}$/;
