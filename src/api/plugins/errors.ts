@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, StoreConflictError, StoreUnavailableError, errorRegistry, type ErrorCode } from '../../domain/errors.js';
 import { sendErrors } from '../envelope.js';
 
@@ -12,7 +12,11 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 };
 
 /** Every failure leaves in the documented error envelope; nothing a client sends yields a 500. */
-export function registerErrorHandling(app: FastifyInstance): void {
+export function registerErrorHandling(
+  app: FastifyInstance,
+  /** Answers what no route matched before the 404 (the dashboard's pages); false leaves it to the 404. */
+  fallback?: (request: FastifyRequest, reply: FastifyReply) => Promise<boolean>,
+): void {
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
     if (error instanceof ApiError) {
       for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
@@ -53,7 +57,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
     routes.push({ pattern, methods: ([] as string[]).concat(route.method) });
   });
 
-  app.setNotFoundHandler((request, reply) => {
+  app.setNotFoundHandler(async (request, reply) => {
+    if (fallback && (await fallback(request, reply))) return reply;
     const path = request.url.split('?')[0]!;
     const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => r.methods))];
     if (allowed.length) {
