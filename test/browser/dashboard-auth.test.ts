@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, engineAvailable } from '../helpers/engines.js';
-import { ADMIN, BROWSER_READY, MEMBER, accessibilityProblems, launchBrowser, newPage, screenshot, signIn, startDashboard, type Dashboard } from './support.js';
+import { ADMIN, BROWSER_READY, LOCKED, MEMBER, accessibilityProblems, launchBrowser, newPage, screenshot, signIn, startDashboard, type Dashboard } from './support.js';
 
 // Code run inside the page by page.evaluate: the browser's globals, untyped here (the tests compile without the DOM library).
 declare const document: any;
@@ -55,14 +55,14 @@ describe.skipIf(!BROWSER_READY).each(ENGINES.filter(engineAvailable))('signing i
     const { context, page } = await newPage(browser);
     await page.goto(`${dashboard.url}/`);
     for (let i = 0; i < 5; i++) {
-      await page.getByLabel('Email').fill(MEMBER.email);
+      await page.getByLabel('Email').fill(LOCKED.email);
       await page.getByLabel('Password').fill(`wrong ${i}`);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.getByRole('alert').waitFor();
       await page.getByRole('button', { name: 'Sign in' }).waitFor();
     }
     const answer = page.waitForResponse((r) => r.url().endsWith('/dashboard/api/session') && r.request().method() === 'POST');
-    await page.getByLabel('Password').fill(MEMBER.password);
+    await page.getByLabel('Password').fill(LOCKED.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     expect((await answer).status()).toBe(429);
     await page.getByRole('alert').waitFor();

@@ -7,6 +7,8 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { CLI } from '../e2e/support.js';
 import { createTestDatabase, type EngineName, type TestDatabase } from '../helpers/engines.js';
 import { serveCli, type Served } from '../helpers/serve-cli.js';
+import { Store } from '../../src/store/store.js';
+import { UserService } from '../../src/users/service.js';
 
 // Code run inside the page by page.evaluate: the browser's globals, untyped here (the tests compile without the DOM library).
 declare const document: any;
@@ -46,6 +48,8 @@ export async function launchBrowser(): Promise<Browser> {
 
 export const ADMIN = { email: 'admin@browser.test', password: 'correct horse battery staple', name: 'Ada Admin' };
 export const MEMBER = { email: 'member@browser.test', password: 'member password 123', name: 'Max Member' };
+/** A member kept for the lock-out test, so that locking it leaves the others usable. */
+export const LOCKED = { email: 'locked@browser.test', password: 'locked password 123', name: 'Lou Locked' };
 
 export interface Dashboard {
   url: string;
@@ -77,9 +81,15 @@ export async function startDashboard(engine: EngineName, options: { calls?: numb
   const database = await createTestDatabase(engine);
   try {
     const demo = JSON.parse(await runCli(['demo', '--database', database.url, '--calls', String(options.calls ?? 1500), '--json']));
-    const account = String(demo.account_id);
-    await runCli(['users', 'create', '--database', database.url, '--account', account, '--email', ADMIN.email, '--name', ADMIN.name, '--role', 'admin', '--password-stdin'], `${ADMIN.password}\n`);
-    await runCli(['users', 'create', '--database', database.url, '--account', account, '--email', MEMBER.email, '--name', MEMBER.name, '--role', 'member', '--employee', '1', '--password-stdin'], `${MEMBER.password}\n`);
+    const store = Store.open(database.url);
+    try {
+      const users = new UserService(store);
+      await users.createUser({ accountId: demo.account_id, ...ADMIN, role: 'admin' });
+      await users.createUser({ accountId: demo.account_id, ...MEMBER, role: 'member', employeeId: 1 });
+      await users.createUser({ accountId: demo.account_id, ...LOCKED, role: 'member' });
+    } finally {
+      await store.close();
+    }
     const served = await serveCli(database.url, { SIPSIM_CLICK_TO_CALL: 'simulate', SIPSIM_WEBHOOK_ALLOW_HTTP: '127.0.0.1', ...options.env });
     let token = '';
     const api: Dashboard['api'] = async (path, init = {}) => {
