@@ -12,6 +12,7 @@ import { registerClientCommands } from './client.js';
 import { registerDirectoryCommands } from './directory.js';
 import { registerImportCommand } from './import.js';
 import { registerWebhookCommands } from './webhooks.js';
+import { registerUserCommands } from './users.js';
 import { VERSION } from '../version.js';
 
 function progressReporter(enabled: boolean) {
@@ -210,6 +211,7 @@ registerDirectoryCommands(program);
 registerClientCommands(program);
 registerImportCommand(program);
 registerWebhookCommands(program);
+registerUserCommands(program);
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`sipsim: ${error instanceof Error ? error.message : String(error)}\n`);

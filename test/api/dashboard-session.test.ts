@@ -44,7 +44,7 @@ describe.each(ENGINES)('dashboard sessions on %s', (engine) => {
       await users.createUser({ accountId: h.accountId, email: 'Boss@Acme.example', name: 'Boss', role: 'admin', password: PASSWORD });
       await users.createUser({ accountId: h.accountId, email: 'ana@acme.example', name: 'Ana', role: 'member', employeeId: employee.id, password: PASSWORD });
       otherAccount = (await h.store.createAccount({ name: 'Other Ltd' })).id;
-      [otherCallId] = await h.insert([callInput({ start: '2025-01-15T10:00:00Z' })], otherAccount);
+      otherCallId = (await h.insert([callInput({ start: '2025-01-15T10:00:00Z' })], otherAccount))[0]!;
       await h.insert([callInput({ start: '2025-01-15T11:00:00Z' })]);
     });
     afterAll(() => h?.close());
@@ -163,7 +163,7 @@ describe.each(ENGINES)('dashboard sessions on %s', (engine) => {
       const s = await signedIn('ana@acme.example');
       const post = (headers: Record<string, string>) =>
         h.app.inject({ method: 'POST', url: '/api/v2/tags', payload: { name: `t-${Math.random()}` }, headers: { cookie: s.cookie, ...headers } });
-      const cases = [
+      const cases: Array<Record<string, string>> = [
         {},
         { 'x-csrf-token': 'forged' },
         { 'x-csrf-token': `${s.csrf.slice(0, -1)}${s.csrf.endsWith('A') ? 'B' : 'A'}` },
