@@ -182,13 +182,13 @@ describe.skipIf(!BROWSER_READY).each(ENGINES.filter(engineAvailable))('the dashb
 
       const events = page.locator('fieldset.events input[type=checkbox]');
       expect(await events.count()).toBe(14);
-      await page.getByRole('checkbox', { name: 'incoming_call_start' }).uncheck();
+      await page.getByRole('checkbox', { name: 'incoming_call_start', exact: true }).uncheck();
       await expect
-        .poll(async () => ((await dashboard.api('/api/v2/webhooks')).body.data.events as Array<{ event: string }>).map((e) => e.event))
+        .poll(async () => ((await dashboard.api('/api/v2/webhooks')).body.data as Array<{ event: string }>).map((e) => e.event))
         .not.toContain('incoming_call_start');
-      await page.getByRole('checkbox', { name: 'incoming_call_start' }).check();
+      await page.getByRole('checkbox', { name: 'incoming_call_start', exact: true }).check();
       await expect
-        .poll(async () => ((await dashboard.api('/api/v2/webhooks')).body.data.events as Array<{ event: string }>).map((e) => e.event))
+        .poll(async () => ((await dashboard.api('/api/v2/webhooks')).body.data as Array<{ event: string }>).map((e) => e.event))
         .toContain('incoming_call_start');
 
       await page.getByRole('button', { name: 'Send test event' }).click();
