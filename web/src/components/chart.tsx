@@ -28,7 +28,7 @@ export function HourBars({ hours, series, label, zone }: { hours: number[]; seri
         height: 220,
         tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), zone),
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
-        axes: [{ values: (_u, splits) => splits.map((s) => hourFormat.format(new Date(s * 1000))) }, { size: 40 }],
+        axes: [{ space: 90, values: (_u, splits) => splits.map((s) => hourFormat.format(new Date(s * 1000))) }, { size: 40 }],
         legend: { live: true },
         series: [
           { label: 'Hour', value: (_u, v) => (v === null ? '—' : hourFormat.format(new Date(v * 1000))) },

@@ -303,7 +303,7 @@ function CallWebhooks({ call, zone }: { call: Call; zone: string }) {
               <th scope="col">Status</th>
               <th scope="col">Attempts</th>
               <th scope="col">Last try</th>
-              <th scope="col">Last error</th>
+              <th scope="col">Last answer</th>
             </tr>
           </thead>
           <tbody>
@@ -313,7 +313,7 @@ function CallWebhooks({ call, zone }: { call: Call; zone: string }) {
                 <td class={`delivery ${d.status}`}>{d.status}</td>
                 <td class="num">{d.attempts}</td>
                 <td>{formatFull(d.last_attempt_at, zone)}</td>
-                <td>{d.last_error ?? (d.last_status ? `HTTP ${d.last_status}` : '—')}</td>
+                <td>{[d.last_status ? `HTTP ${d.last_status}` : null, d.last_error].filter(Boolean).join(': ') || '—'}</td>
               </tr>
             ))}
           </tbody>

@@ -31,6 +31,8 @@ const SCOPES = [
 
 export function IntegrationsPage() {
   const session = useSession();
+  // Bumped when a test event is sent, so that the deliveries list shows it.
+  const [round, setRound] = useState(0);
   if (session.user.role !== 'admin')
     return (
       <section>
@@ -45,14 +47,14 @@ export function IntegrationsPage() {
       <div class="page-head">
         <h1>Integrations</h1>
       </div>
-      <Webhook />
-      <Deliveries />
+      <Webhook onSent={() => setRound((r) => r + 1)} />
+      <Deliveries round={round} />
       <Clients />
     </section>
   );
 }
 
-function Webhook() {
+function Webhook({ onSent }: { onSent(): void }) {
   const state = useAsync((signal) => get<WebhookSettings>(paths.webhook, undefined, signal).then((a) => a.data), []);
   const [error, setError] = useState<unknown>(null);
   const [secret, setSecret] = useState<string | null>(null);
@@ -127,7 +129,10 @@ function Webhook() {
                   ))}
                 </fieldset>
                 <p class="inline">
-                  <button type="button" onClick={() => act(async () => setTest((await post<{ result: string; status: number | null; error: string | null }>(paths.webhookTest)).data))}>
+                  <button type="button" onClick={() => act(async () => {
+                        setTest((await post<{ result: string; status: number | null; error: string | null }>(paths.webhookTest)).data);
+                        onSent();
+                      })}>
                     Send test event
                   </button>
                   {test && (
@@ -149,13 +154,13 @@ function Webhook() {
   );
 }
 
-function Deliveries() {
+function Deliveries({ round }: { round: number }) {
   const zone = useZone();
   const [status, setStatus] = useState('');
   const [before, setBefore] = useState<string | undefined>();
   const [note, setNote] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const state = useAsync((signal) => get<Delivery[]>(paths.deliveries, { status, limit: 50, before }, signal), [status, before]);
+  const state = useAsync((signal) => get<Delivery[]>(paths.deliveries, { status, limit: 50, before }, signal), [status, before, round]);
   const redeliver = async (ids: number[]) => {
     setError(null);
     try {
@@ -204,7 +209,7 @@ function Deliveries() {
                     <th scope="col">Status</th>
                     <th scope="col" class="num">Attempts</th>
                     <th scope="col">Created</th>
-                    <th scope="col">Last error</th>
+                    <th scope="col">Last answer</th>
                     <th scope="col">Action</th>
                   </tr>
                 </thead>
@@ -216,7 +221,7 @@ function Deliveries() {
                       <td class={`delivery ${d.status}`}>{d.status}</td>
                       <td class="num">{d.attempts}</td>
                       <td>{formatFull(d.created_at, zone)}</td>
-                      <td class="wrap">{d.last_error ?? (d.last_status ? `HTTP ${d.last_status}` : '—')}</td>
+                      <td class="wrap">{[d.last_status ? `HTTP ${d.last_status}` : null, d.last_error].filter(Boolean).join(': ') || '—'}</td>
                       <td>
                         <button type="button" onClick={() => redeliver([d.id])} disabled={d.status === 'pending'}>
                           Redeliver<span class="sr-only"> delivery {d.id}</span>
