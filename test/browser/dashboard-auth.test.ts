@@ -1,13 +1,16 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ENGINES, engineAvailable } from '../helpers/engines.js';
 import { ADMIN, BROWSER_READY, LOCKED, MEMBER, accessibilityProblems, launchBrowser, newPage, screenshot, signIn, startDashboard, type Dashboard } from './support.js';
 
 // Code run inside the page by page.evaluate: the browser's globals, untyped here (the tests compile without the DOM library).
 declare const document: any;
 
+
+// A browser, a server and a database per suite on a shared machine: steps wait on events, never on a clock, but may be slow.
+vi.setConfig({ testTimeout: 120_000 });
 
 describe.skipIf(!BROWSER_READY).each(ENGINES.filter(engineAvailable))('signing in to the dashboard on %s', (engine) => {
   let dashboard: Dashboard;
@@ -146,6 +149,18 @@ describe.skipIf(!BROWSER_READY).each(ENGINES.filter(engineAvailable))('signing i
       return statuses;
     });
     expect(answers).toEqual({ webhook: 403, clients: 403, createClient: 403, rotate: 403, setUrl: 403, calls: 200 });
+    await context.close();
+  });
+
+  // Last: it stops the server.
+  it('says so when the server does not answer', async () => {
+    const { context, page } = await newPage(browser);
+    await signIn(page, dashboard.url, ADMIN, '/calls?when=7d');
+    await page.locator('[data-call-id]').first().waitFor();
+    await dashboard.served.stop();
+    await page.getByRole('button', { name: '30 days' }).click();
+    await page.getByRole('alert').getByText('The server does not answer').waitFor();
+    expect(await page.getByRole('button', { name: 'Try again' }).isVisible()).toBe(true);
     await context.close();
   });
 });

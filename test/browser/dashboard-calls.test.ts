@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { TZDate } from '@date-fns/tz';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ENGINES, engineAvailable } from '../helpers/engines.js';
 import {
   ADMIN,
@@ -31,6 +31,9 @@ const dayStart = (daysAgo: number) => {
   return new TZDate(now.getFullYear(), now.getMonth(), now.getDate() - daysAgo, ZONE);
 };
 const ymd = (d: TZDate) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+
+// A browser, a server and a database per suite on a shared machine: steps wait on events, never on a clock, but may be slow.
+vi.setConfig({ testTimeout: 120_000 });
 
 describe.skipIf(!BROWSER_READY).each(ENGINES.filter(engineAvailable))('the Calls page on %s', (engine) => {
   let dashboard: Dashboard;

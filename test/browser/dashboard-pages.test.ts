@@ -1,8 +1,11 @@
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ENGINES, engineAvailable } from '../helpers/engines.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { ADMIN, BROWSER_READY, accessibilityProblems, launchBrowser, newPage, screenshot, signIn, startDashboard, type Dashboard } from './support.js';
+
+// A browser, a server and a database per suite on a shared machine: steps wait on events, never on a clock, but may be slow.
+vi.setConfig({ testTimeout: 120_000 });
 
 describe.skipIf(!BROWSER_READY).each(ENGINES.filter(engineAvailable))('the dashboard pages on %s', (engine) => {
   let dashboard: Dashboard;
@@ -122,7 +125,7 @@ describe.skipIf(!BROWSER_READY).each(ENGINES.filter(engineAvailable))('the dashb
       count += body.data.length;
       next = body.pagination.has_more ? body.pagination.page : undefined;
     } while (next);
-    expect(await row.getByRole('link').textContent()).toBe(String(count));
+    expect(await row.getByRole('link').textContent()).toBe(count.toLocaleString('en'));
     expect(await accessibilityProblems(page)).toEqual([]);
     await screenshot(page, `tags-${engine}`);
 

@@ -6,24 +6,26 @@ import { useSession } from '../session';
 import type { Call, Tag } from '../types';
 
 const EVER = '1970-01-01T00:00:00Z';
+/** Counting stops here and shows "10,000+", so that a large history costs at most ten pages per tag. */
+const COUNT_CAP = 10_000;
 
 /** How many calls carry the tag, counted through the calls list itself (keyset pages of 1000). */
-async function countCalls(tagId: number, signal: AbortSignal): Promise<number> {
+async function countCalls(tagId: number, signal: AbortSignal): Promise<{ count: number; more: boolean }> {
   let count = 0;
   let page: string | undefined;
   do {
     const answer = await get<Call[]>('/api/v2/calls', { start_time: EVER, tags: tagId, limit: 1000, page }, signal);
     count += answer.data.length;
     page = answer.pagination?.has_more ? answer.pagination.page : undefined;
-  } while (page && !signal.aborted);
-  return count;
+  } while (page && !signal.aborted && count < COUNT_CAP);
+  return { count, more: Boolean(page) };
 }
 
 export function TagsPage() {
   const session = useSession();
   const canWrite = session.scopes.includes('tags.write');
   const { directory, error } = useDirectory();
-  const [counts, setCounts] = useState<Record<number, number>>({});
+  const [counts, setCounts] = useState<Record<number, { count: number; more: boolean }>>({});
   const [failure, setFailure] = useState<unknown>(null);
   const tags = directory?.tags;
 
@@ -108,7 +110,7 @@ export function TagsPage() {
   );
 }
 
-function TagRow({ tag, count, canWrite, act }: { tag: Tag; count?: number; canWrite: boolean; act(action: () => Promise<unknown>): Promise<void> }) {
+function TagRow({ tag, count, canWrite, act }: { tag: Tag; count?: { count: number; more: boolean }; canWrite: boolean; act(action: () => Promise<unknown>): Promise<void> }) {
   const [name, setName] = useState(tag.name);
   useEffect(() => setName(tag.name), [tag.name]);
   return (
@@ -146,8 +148,9 @@ function TagRow({ tag, count, canWrite, act }: { tag: Tag; count?: number; canWr
         {count === undefined ? (
           <span class="muted">…</span>
         ) : (
-          <a href={`/calls?when=custom&from=1970-01-01&tags=${tag.id}`} aria-label={`${count} calls tagged ${tag.name}`}>
-            {count}
+          <a href={`/calls?when=custom&from=1970-01-01&tags=${tag.id}`} aria-label={`${count.count}${count.more ? ' or more' : ''} calls tagged ${tag.name}`}>
+            {count.count.toLocaleString('en')}
+            {count.more ? '+' : ''}
           </a>
         )}
       </td>
