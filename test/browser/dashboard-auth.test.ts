@@ -110,9 +110,12 @@ describe.skipIf(!BROWSER_READY).each(ENGINES.filter(engineAvailable))('signing i
     });
     await new Promise<void>((resolve) => evil.listen(0, 'localhost', resolve));
     try {
-      const refused = page.waitForResponse((r) => r.url() === `${target}/api/v2/tags` && r.request().method() === 'POST' && r.request().resourceType() === 'document');
-      await page.goto(`http://localhost:${(evil.address() as AddressInfo).port}/`);
+      // In a tab of its own, as a person who has the dashboard open would visit another site.
+      const elsewhere = await context.newPage();
+      const refused = elsewhere.waitForResponse((r) => r.url() === `${target}/api/v2/tags` && r.request().method() === 'POST' && r.request().resourceType() === 'document');
+      await elsewhere.goto(`http://localhost:${(evil.address() as AddressInfo).port}/`);
       expect([401, 403]).toContain((await refused).status());
+      await elsewhere.close();
     } finally {
       await new Promise<void>((resolve) => evil.close(() => resolve()));
     }
