@@ -5,7 +5,7 @@ import { CALL_TYPES, CallType, Caller, TagChip, outcomeLabel, tagColor } from '.
 import { MultiSelect } from '../components/multi-select';
 import { Empty, Failure, Loading } from '../components/states';
 import { useVirtual } from '../components/virtual';
-import { useDirectory } from '../directory';
+import { useDirectory, type Directory } from '../directory';
 import { paths } from '../paths';
 import { useZone } from '../session';
 import { PRESETS, type Preset, dayOf, formatDate, formatDuration, formatTime, now, windowOf, zoneLabel } from '../time';
@@ -272,10 +272,7 @@ export function CallsPage() {
                   <span role="cell">
                     <Caller call={call} />
                   </span>
-                  <span role="cell" class="who">
-                    {directory?.phoneName(call.answered_phone_id ?? call.phone_id)}
-                    {call.employee_id !== null && <span class="muted"> · {directory?.employeeName(call.employee_id)}</span>}
-                  </span>
+                  <PhoneAndEmployee call={call} directory={directory} />
                   <span role="cell" class="num">{formatDuration(call.wait_duration_sec)}</span>
                   <span role="cell" class="num">{formatDuration(call.duration_sec)}</span>
                   <span role="cell" class={`outcome ${call.sip_status}`}>{outcomeLabel(call.sip_status)}</span>
@@ -299,6 +296,18 @@ export function CallsPage() {
         {listing.calls.length} call{listing.calls.length === 1 ? '' : 's'} shown{listing.next ? ', more as you scroll' : ''}
       </p>
     </section>
+  );
+}
+
+/** The phone that took the call, and its employee unless the phone is already named after them. */
+function PhoneAndEmployee({ call, directory }: { call: Call; directory?: Directory }) {
+  const phone = directory?.phoneName(call.answered_phone_id ?? call.phone_id) ?? '';
+  const employee = call.employee_id === null ? '' : (directory?.employeeName(call.employee_id) ?? '');
+  const both = employee && !phone.includes(employee) ? `${phone} · ${employee}` : phone;
+  return (
+    <span role="cell" class="who" title={both}>
+      {both}
+    </span>
   );
 }
 
