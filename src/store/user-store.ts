@@ -174,7 +174,7 @@ export class UserStore {
     await this.guard(() => this.db.deleteFrom('user_sessions').where('id_hash', '=', idHash).execute());
   }
 
-  /** Deletes sessions that ended before `before` (idle or capped); returns how many. */
+  /** Deletes the sessions that have ended: unused since `idleBefore`, or past their cap at `now`. Returns how many. */
   async pruneSessions(idleBefore: number, now: number): Promise<number> {
     return this.guard(async () => {
       const result = await this.db

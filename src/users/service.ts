@@ -137,6 +137,8 @@ export class UserService {
       return { ok: false, reason: 'invalid' };
     }
     await this.store.users.clearFailures(key);
+    // Ended sessions go when someone signs in, so that the table holds only live ones and a few stale.
+    await this.store.users.pruneSessions(now - this.idleMs, now);
     const sessionId = randomBytes(32).toString('base64url');
     await this.store.users.createSession({
       idHash: sha256(sessionId),
