@@ -88,6 +88,8 @@ async function main(): Promise<void> {
   });
   const first: number[] = [];
   const next: number[] = [];
+  const nextRequests: number[] = [];
+  const breakdown: Array<{ html: number; script: number; session: number; calls: number }> = [];
   let loadedScripts: string[] = [];
   try {
     const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
@@ -107,12 +109,24 @@ async function main(): Promise<void> {
       await page.goto(`${base}/calls?when=30d`);
       await page.waitForFunction(() => window.__firstRowAt !== undefined, undefined, { timeout: 60_000 });
       const shown = await page.evaluate(() => window.__firstRowAt as number);
+      // Where the time went: when each step's answer was in (the page's clock, from navigation start).
+      // (A string, so that the bundler's helpers for named functions do not leak into the page.)
+      const steps: { html: number; script: number; session: number; calls: number } = await page.evaluate(`(() => {
+        const entries = performance.getEntriesByType('resource');
+        const end = (match) => entries.find((e) => match(new URL(e.name).pathname))?.responseEnd ?? NaN;
+        return {
+          html: performance.getEntriesByType('navigation')[0].responseEnd,
+          script: end((p) => p.startsWith('/assets/') && p.endsWith('.js')),
+          session: end((p) => p === '/dashboard/api/session'),
+          calls: end((p) => p === '/api/v2/calls'),
+        };
+      })()`);
       const scrolled = await page.evaluate(
         () =>
           new Promise<number>((resolve) => {
             const scroller = document.querySelector('.scroller');
-            const shownBefore = Math.max(...[...document.querySelectorAll('[data-call-id]')].map((r: any) => Number(r.getAttribute('aria-rowindex'))));
-            const target = Number(/^(\d+)/.exec(document.querySelector('.count').textContent)![1]) + 1;
+            // The first row of the second page (pages of 100; row 1 is the header).
+            const target = 101;
             const started = performance.now();
             const observer = new MutationObserver(() => {
               if ([...document.querySelectorAll('[data-call-id]')].some((r: any) => Number(r.getAttribute('aria-rowindex')) > target)) {
@@ -121,10 +135,14 @@ async function main(): Promise<void> {
               }
             });
             observer.observe(scroller, { childList: true, subtree: true });
-            void shownBefore;
             scroller.scrollTop = scroller.scrollHeight;
           }),
       );
+      // The second page's own request, start to answer, whenever the list asked for it.
+      const nextRequest: number = await page.evaluate(`(() => {
+        const pages = performance.getEntriesByType('resource').filter((e) => new URL(e.name).searchParams.has('page') && new URL(e.name).pathname === '/api/v2/calls');
+        return pages.length ? pages[0].responseEnd - pages[0].startTime : NaN;
+      })()`);
       if (round === 0) {
         loadedScripts = await page.evaluate(() =>
           performance
@@ -136,6 +154,8 @@ async function main(): Promise<void> {
         // Round 0 warms the server's caches and the browser's; it is not counted.
         first.push(shown);
         next.push(scrolled);
+        breakdown.push(steps);
+        nextRequests.push(nextRequest);
       }
       await page.close();
     }
@@ -165,11 +185,16 @@ async function main(): Promise<void> {
     '| Figure | Median | Worst | Aim |',
     '|---|---:|---:|---|',
     `| Navigation start to first page of calls shown | ${median(first).toFixed(0)} ms | ${max(first).toFixed(0)} ms | 1500 ms: ${median(first) <= 1500 ? 'met' : 'missed'} |`,
-    `| Scroll to the end to next page shown | ${median(next).toFixed(0)} ms | ${max(next).toFixed(0)} ms | 300 ms: ${median(next) <= 300 ? 'met' : 'missed'} |`,
+    `| Scroll to the end of the first page to the next page shown | ${median(next).toFixed(0)} ms | ${max(next).toFixed(0)} ms | 300 ms: ${median(next) <= 300 ? 'met' : 'missed'} |`,
     `| JavaScript the Calls page loads, gzip -9 | ${kb(callsJsSize)} KB (${callsJs.length} files) | | 250 KB: ${callsJsSize <= 250 * 1024 ? 'met' : 'missed'} |`,
     `| All JavaScript in dist/web, gzip -9 | ${kb(allJs)} KB (${files.length} files) | | 250 KB: ${allJs <= 250 * 1024 ? 'met' : 'missed'} |`,
     '',
     `First page, each round (ms): ${first.map((x) => x.toFixed(0)).join(', ')}. Next page: ${next.map((x) => x.toFixed(0)).join(', ')}.`,
+    '',
+    'Where the first page\'s time goes (medians, ms from navigation start, when each answer was in): ' +
+      (['html', 'script', 'session', 'calls'] as const).map((k) => `${k} ${median(breakdown.map((b) => b[k])).toFixed(0)}`).join(', ') +
+      `, first row shown ${median(first).toFixed(0)}. The list asks for the next page as soon as the first is in ` +
+      `(it keeps one page ahead of the view); that request itself took ${median(nextRequests).toFixed(0)} ms (median, start to answer).`,
     '<!-- dashboard:end -->',
   ].join('\n');
   const resultsPath = join(BENCH_DIR, 'RESULTS.md');

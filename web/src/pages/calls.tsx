@@ -131,7 +131,10 @@ export function CallsPage() {
   // New calls: poll the store's changes; when any arrived, the first page of this very filter is asked again and
   // whatever it holds that is not shown yet goes on top. Windows that end in the past never change.
   const open = !query.end_time;
+  // Polling starts once the first page is in, so that it never delays it.
+  const firstPageIn = !listing.loading || listing.calls.length > 0 || listing.error !== undefined;
   useEffect(() => {
+    if (!firstPageIn) return;
     let since: string | undefined;
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -161,13 +164,14 @@ export function CallsPage() {
       stopped = true;
       clearTimeout(timer);
     };
-  }, [query, open]);
+  }, [query, open, firstPageIn]);
 
   const rowHeight = narrow ? 60 : 38;
   const { items, total } = useVirtual({ count: listing.calls.length, scroller: () => scroller.current, rowHeight });
+  // The list keeps one page ahead of what is in view, so that scrolling rarely waits for the network.
   const last = items[items.length - 1];
   useEffect(() => {
-    if (last && last.index >= listing.calls.length - 20) loadMore();
+    if (last && last.index >= listing.calls.length - PAGE_SIZE - 20) loadMore();
   }, [last?.index, listing.calls.length, listing.next]);
 
   const exportHref = `/api/v2/calls/export${queryString({ ...query, format: 'csv' })}`;
