@@ -14,6 +14,8 @@ export interface Pagination {
 export interface Answer<T> {
   data: T;
   pagination?: Pagination;
+  /** The server's clock when it answered (the envelope's timestamp). */
+  timestamp?: string;
 }
 
 export class ApiError extends Error {
@@ -90,7 +92,7 @@ export async function request<T>(
     if (response.status === 401 && !options.quiet401) onExpired?.();
     throw new ApiError(response.status, errors.join(' '), body?.code, errors);
   }
-  return { data: body?.data as T, pagination: body?.pagination };
+  return { data: body?.data as T, pagination: body?.pagination, timestamp: body?.timestamp };
 }
 
 export const get = <T>(path: string, query?: Query, signal?: AbortSignal) => request<T>('GET', path, { query, signal });

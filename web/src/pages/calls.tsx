@@ -12,6 +12,7 @@ import { PRESETS, type Preset, dayOf, formatDate, formatDuration, formatTime, no
 import type { Call } from '../types';
 
 const PAGE_SIZE = 100;
+const SINCE_MARGIN_MS = 5000;
 const POLL_MS = Number((globalThis as { SIPSIM_POLL_MS?: number }).SIPSIM_POLL_MS) || 5000;
 
 export interface CallFilters {
@@ -68,6 +69,8 @@ export function apiQuery(filters: CallFilters, zone: string) {
 interface Listing {
   calls: Call[];
   next?: string;
+  /** Calls stored from this time on may be missing from the first page: where polling for new ones starts. */
+  since?: string;
   loading: boolean;
   error?: unknown;
 }
@@ -103,7 +106,14 @@ export function CallsPage() {
     setListing({ calls: [], loading: true });
     scroller.current?.scrollTo({ top: 0 });
     get<Call[]>('/api/v2/calls', { ...query, limit: PAGE_SIZE }, controller.signal).then(
-      ({ data, pagination }) => setListing({ calls: data, next: pagination?.has_more ? pagination.page : undefined, loading: false }),
+      ({ data, pagination, timestamp }) =>
+        setListing({
+          calls: data,
+          next: pagination?.has_more ? pagination.page : undefined,
+          loading: false,
+          // A margin before the answer's time covers calls stored while the page was read (duplicates are dropped by id).
+          since: new Date(Date.parse(timestamp ?? new Date().toISOString()) - SINCE_MARGIN_MS).toISOString(),
+        }),
       (error) => !controller.signal.aborted && setListing({ calls: [], loading: false, error }),
     );
     return () => controller.abort();
@@ -118,7 +128,7 @@ export function CallsPage() {
         loadingMore.current = false;
         setListing((l) => {
           const seen = new Set(l.calls.map((c) => c.id));
-          return { calls: [...l.calls, ...data.filter((c) => !seen.has(c.id))], next: pagination?.has_more ? pagination.page : undefined, loading: false };
+          return { ...l, calls: [...l.calls, ...data.filter((c) => !seen.has(c.id))], next: pagination?.has_more ? pagination.page : undefined, loading: false };
         });
       },
       (error) => {
@@ -133,9 +143,10 @@ export function CallsPage() {
   const open = !query.end_time;
   // Polling starts once the first page is in, so that it never delays it.
   const firstPageIn = !listing.loading || listing.calls.length > 0 || listing.error !== undefined;
+  const startSince = listing.since;
   useEffect(() => {
     if (!firstPageIn) return;
-    let since: string | undefined;
+    let since: string | undefined = startSince;
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const poll = async () => {
@@ -164,7 +175,7 @@ export function CallsPage() {
       stopped = true;
       clearTimeout(timer);
     };
-  }, [query, open, firstPageIn]);
+  }, [query, open, firstPageIn, startSince]);
 
   const rowHeight = narrow ? 60 : 38;
   const { items, total } = useVirtual({ count: listing.calls.length, scroller: () => scroller.current, rowHeight });

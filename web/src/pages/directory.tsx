@@ -1,3 +1,4 @@
+import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { patch } from '../api';
 import { Empty, Failure, Loading } from '../components/states';
@@ -11,11 +12,17 @@ export function DirectoryPage() {
   const [editing, setEditing] = useState<number | null>(null);
   if (error !== undefined) return <Failure error={error} retry={refreshDirectory} />;
   if (!directory) return <Loading />;
-  const unassigned = directory.phones.filter((p) => p.employee_id === null || !directory.employees.some((e) => e.id === p.employee_id));
-  const groups = [
-    ...directory.employees.map((e) => ({ key: `e${e.id}`, title: e.name, subtitle: e.email, phones: directory.phones.filter((p) => p.employee_id === e.id) })),
-    ...(unassigned.length ? [{ key: 'none', title: 'Phones without an employee', subtitle: null, phones: unassigned }] : []),
-  ];
+  // One dense table: each employee's phones under them, then phones nobody has, then people without a phone.
+  const rows: Array<{ key: string; employee: string; email: string | null; phone: Phone | null }> = [];
+  for (const employee of directory.employees) {
+    const phones = directory.phones.filter((p) => p.employee_id === employee.id);
+    if (phones.length === 0) rows.push({ key: `e${employee.id}`, employee: employee.name, email: employee.email, phone: null });
+    phones.forEach((phone, n) => rows.push({ key: `p${phone.id}`, employee: n === 0 ? employee.name : '', email: n === 0 ? employee.email : null, phone }));
+  }
+  for (const phone of directory.phones.filter((p) => p.employee_id === null || !directory.employees.some((e) => e.id === p.employee_id))) {
+    rows.push({ key: `p${phone.id}`, employee: '—', email: null, phone });
+  }
+  const columns = canWrite ? 8 : 7;
   return (
     <section class="directory-page">
       <div class="page-head">
@@ -24,70 +31,77 @@ export function DirectoryPage() {
           {directory.employees.length} employees, {directory.phones.length} phones
         </span>
       </div>
-      {groups.length === 0 && <Empty>No employees or phones yet.</Empty>}
-      {groups.map((group) => (
-        <section class="panel" aria-labelledby={`group-${group.key}`}>
-          <h2 id={`group-${group.key}`}>
-            {group.title} {group.subtitle && <span class="muted">{group.subtitle}</span>}
-          </h2>
-          {group.phones.length === 0 ? (
-            <p class="muted">No phone.</p>
-          ) : (
-            <table class="compact">
-              <thead>
-                <tr>
-                  <th scope="col">Phone</th>
-                  <th scope="col">Extension</th>
-                  <th scope="col">Number</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Recording</th>
-                  <th scope="col">Forwarding</th>
-                  {canWrite && <th scope="col">Edit</th>}
-                </tr>
-              </thead>
-              <tbody>
-                {group.phones.map((phone) => (
-                  <>
-                    <tr data-phone-id={phone.id}>
-                      <td>{phone.name}</td>
-                      <td>{phone.internal_number ?? '—'}</td>
-                      <td>{phone.number}</td>
-                      <td>
-                        <span class={`status-pill ${phone.status}`}>{phone.status.replace('_', ' ')}</span>
-                      </td>
-                      <td>
-                        {[phone.record_setting.record_inbound_call && 'in', phone.record_setting.record_outbound_call && 'out'].filter(Boolean).join(' + ') || 'off'}
-                      </td>
-                      <td>
-                        {phone.forwarding_setting.forced.enabled
-                          ? `always to ${phone.forwarding_setting.forced.forward_number}`
-                          : phone.forwarding_setting.conditional.enabled
-                            ? `after ${phone.forwarding_setting.conditional.timeout_seconds} s to ${phone.forwarding_setting.conditional.forward_number}`
-                            : 'off'}
-                      </td>
-                      {canWrite && (
+      {rows.length === 0 ? (
+        <Empty>No employees or phones yet.</Empty>
+      ) : (
+        <div class="panel">
+          <table class="compact directory">
+            <thead>
+              <tr>
+                <th scope="col">Employee</th>
+                <th scope="col">Phone</th>
+                <th scope="col">Extension</th>
+                <th scope="col">Number</th>
+                <th scope="col">Status</th>
+                <th scope="col">Recording</th>
+                <th scope="col">Forwarding</th>
+                {canWrite && <th scope="col">Edit</th>}
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map(({ key, employee, email, phone }) => (
+                <Fragment key={key}>
+                  <tr data-phone-id={phone?.id} class={employee ? 'first' : ''}>
+                    <td>
+                      {employee}
+                      {email && <div class="muted small">{email}</div>}
+                    </td>
+                    {phone ? (
+                      <>
+                        <td>{phone.name}</td>
+                        <td>{phone.internal_number ?? '—'}</td>
+                        <td>{phone.number}</td>
                         <td>
-                          <button type="button" aria-expanded={editing === phone.id} onClick={() => setEditing(editing === phone.id ? null : phone.id)}>
-                            {editing === phone.id ? 'Close' : `Edit`}
-                            <span class="sr-only"> {phone.name}</span>
-                          </button>
+                          <span class={`status-pill ${phone.status}`}>{phone.status.replace('_', ' ')}</span>
                         </td>
-                      )}
-                    </tr>
-                    {editing === phone.id && (
-                      <tr>
-                        <td colSpan={7}>
-                          <PhoneForm phone={phone} directory={directory} onDone={() => setEditing(null)} />
+                        <td>
+                          {[phone.record_setting.record_inbound_call && 'in', phone.record_setting.record_outbound_call && 'out'].filter(Boolean).join(' + ') || 'off'}
                         </td>
-                      </tr>
+                        <td>
+                          {phone.forwarding_setting.forced.enabled
+                            ? `always to ${phone.forwarding_setting.forced.forward_number}`
+                            : phone.forwarding_setting.conditional.enabled
+                              ? `after ${phone.forwarding_setting.conditional.timeout_seconds} s to ${phone.forwarding_setting.conditional.forward_number}`
+                              : 'off'}
+                        </td>
+                        {canWrite && (
+                          <td>
+                            <button type="button" aria-expanded={editing === phone.id} onClick={() => setEditing(editing === phone.id ? null : phone.id)}>
+                              {editing === phone.id ? 'Close' : 'Edit'}
+                              <span class="sr-only"> {phone.name}</span>
+                            </button>
+                          </td>
+                        )}
+                      </>
+                    ) : (
+                      <td colSpan={columns - 1} class="muted">
+                        No phone.
+                      </td>
                     )}
-                  </>
-                ))}
-              </tbody>
-            </table>
-          )}
-        </section>
-      ))}
+                  </tr>
+                  {phone && editing === phone.id && (
+                    <tr>
+                      <td colSpan={columns}>
+                        <PhoneForm phone={phone} directory={directory} onDone={() => setEditing(null)} />
+                      </td>
+                    </tr>
+                  )}
+                </Fragment>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
     </section>
   );
 }

@@ -90,6 +90,7 @@ export function TagsPage() {
       ) : tags.length === 0 ? (
         <Empty>No tags yet. Create one above, or on any call.</Empty>
       ) : (
+        <div class="panel">
         <table class="compact tag-table">
           <thead>
             <tr>
@@ -105,6 +106,7 @@ export function TagsPage() {
             ))}
           </tbody>
         </table>
+        </div>
       )}
     </section>
   );
