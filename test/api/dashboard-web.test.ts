@@ -137,13 +137,13 @@ describe.each(ENGINES)('a dashboard session over a real port on %s', (engine) =>
         body: JSON.stringify({ email: 'ana@acme.example', password: 'ana password 1' }),
       });
       expect(signIn.status).toBe(200);
-      const { csrf_token: csrf, account } = (await signIn.json()).data;
+      const { csrf_token: csrf, account } = ((await signIn.json()) as { data: { csrf_token: string; account: { timezone: string } } }).data;
       expect(account.timezone).toBe('Europe/Paris');
       const cookie = signIn.headers.getSetCookie()[0]!.split(';')[0]!;
 
       const read = await fetch(`${base}/api/v2/account`, { headers: { cookie } });
       expect(read.status).toBe(200);
-      expect((await read.json()).data.company_name).toBe('Acme');
+      expect(((await read.json()) as { data: { company_name: string } }).data.company_name).toBe('Acme');
       const write = await fetch(`${base}/api/v2/tags`, {
         method: 'POST',
         headers: { cookie, origin: base, 'x-csrf-token': csrf, 'content-type': 'application/json' },
