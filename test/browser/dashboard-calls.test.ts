@@ -156,6 +156,25 @@ describe.skipIf(!BROWSER_READY).each(ENGINES.filter(engineAvailable))('the Calls
     await context.close();
   });
 
+  it('after a bulk import while the page is open, shows exactly the API list, with no gap', async () => {
+    const { context, page } = await newPage(browser);
+    await signIn(page, dashboard.url, ADMIN, '/calls?when=7d');
+    await page.locator('[data-call-id]').first().waitFor();
+    const asked = page.waitForRequest((r) => r.url().includes('/api/v2/calls?') && !new URL(r.url()).searchParams.has('page'));
+    const now = Date.now();
+    const at = (s: number) => new Date(now - s * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const calls = Array.from({ length: 150 }, (_, i) => ({
+      pbx_id: `browser-bulk-${i}`, call_type: 'inbound', caller_number: `+3365550${String(1000 + i)}`, caller_name: `Bulk ${i}`,
+      target_number: '+33198765432', start_time: at(200 - i), answered_time: at(199 - i), end_time: at(190 - i),
+    }));
+    const imported = await dashboard.api('/api/v2/calls/import', { method: 'POST', body: { calls } });
+    expect(imported.body.data.created).toBe(150);
+    await page.getByText('Bulk 149', { exact: true }).waitFor({ timeout: 20_000 });
+    const start = new URL((await asked).url()).searchParams.get('start_time')!;
+    expect(await shownCallIds(page)).toEqual(await apiCallIds(dashboard, { start_time: start }));
+    await context.close();
+  });
+
   it('works at phone width, by keyboard, with no serious accessibility problem', async () => {
     const { context, page } = await newPage(browser, { width: 390, height: 844 });
     await signIn(page, dashboard.url, ADMIN);

@@ -157,12 +157,7 @@ export function CallsPage() {
         if (since && data.calls.length && open) {
           const fresh = await get<Call[]>('/api/v2/calls', { ...query, limit: PAGE_SIZE });
           if (stopped) return;
-          setListing((l) => {
-            const byId = new Map(fresh.data.map((c) => [c.id, c]));
-            const shown = new Set(l.calls.map((c) => c.id));
-            const added = fresh.data.filter((c) => !shown.has(c.id));
-            return { ...l, calls: [...added, ...l.calls.map((c) => byId.get(c.id) ?? c)] };
-          });
+          setListing((l) => mergeFirstPage(l, fresh.data, fresh.pagination?.has_more ? fresh.pagination.page : undefined));
         }
         since = data.next_since;
       } catch {
@@ -312,6 +307,22 @@ export function CallsPage() {
       </p>
     </section>
   );
+}
+
+const newestFirst = (a: Call, b: Call) => (a.start_time === b.start_time ? b.id - a.id : a.start_time < b.start_time ? 1 : -1);
+
+/**
+ * The list after the first page was asked again because calls were stored. When that page reaches into what is
+ * shown, the two are merged in the API's order (a call stored with an older start lands in its place); when it does
+ * not (more news than a page), what lies between is unknown, so the list starts over from that page.
+ */
+function mergeFirstPage(listing: Listing, fresh: Call[], next: string | undefined): Listing {
+  const shown = new Set(listing.calls.map((c) => c.id));
+  const last = fresh[fresh.length - 1];
+  if (listing.calls.length > 0 && next && last && !shown.has(last.id)) return { ...listing, calls: fresh, next };
+  const byId = new Map(fresh.map((c) => [c.id, c]));
+  const kept = listing.calls.map((c) => byId.get(c.id) ?? c);
+  return { ...listing, calls: [...kept, ...fresh.filter((c) => !shown.has(c.id))].sort(newestFirst) };
 }
 
 /** The phone that took the call, and its employee unless the phone is already named after them. */
