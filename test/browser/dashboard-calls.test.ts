@@ -116,8 +116,10 @@ describe.skipIf(!BROWSER_READY).each(ENGINES.filter(engineAvailable))('the Calls
     await page.goBack();
     await expect.poll(() => new URL(page.url()).searchParams.get('types')).toBe(null);
     expect(await page.getByRole('button', { name: '7 days' }).getAttribute('aria-pressed')).toBe('true');
+    const refiltered = page.waitForResponse((r) => r.url().includes('/api/v2/calls?') && new URL(r.url()).searchParams.get('call_types') === 'missed');
     await page.goForward();
     await expect.poll(() => new URL(page.url()).searchParams.get('types')).toBe('missed');
+    await refiltered;
     const listed = await shownCallIds(page);
     const download = page.waitForEvent('download');
     await page.getByRole('link', { name: 'Export CSV' }).click();

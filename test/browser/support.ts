@@ -163,7 +163,9 @@ export async function newPage(browser: Browser, viewport = { width: 1366, height
 
 /** The call rows of the Calls page, scrolled through to the end: what a person sees, in order. */
 export async function shownCallIds(page: Page): Promise<number[]> {
-  await page.locator('.list-state [role=status]').waitFor({ state: 'detached' }).catch(() => undefined);
+  // The Calls page is up (a fresh document first checks the session) ...
+  await page.locator('.calls-page .scroller').waitFor();
+  // ... and its list is not loading.
   await page.waitForFunction(() => !document.querySelector('.list-state .loading'));
   const seen = new Map<number, number>();
   for (;;) {
