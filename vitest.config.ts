@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
  * - unit: pure code and loopback sockets; no build, no database, no Redis.
  * - integration: the app and the store, on SQLite and (when configured) PostgreSQL and Redis.
  * - types: the type checker over the project and over the README's TypeScript.
- * - e2e: the built `sipsim` command and real clients; builds dist/ first.
+ * - e2e: the built `sipsim` command, real clients and the dashboard in Chromium; builds dist/ first.
  */
 const UNIT = [
   'test/domain/**/*.test.ts',
@@ -16,7 +16,7 @@ const UNIT = [
   'test/store/connection-errors.test.ts',
 ];
 const TYPES = ['test/types/**/*.test.ts'];
-const E2E = ['test/e2e/**/*.test.ts'];
+const E2E = ['test/e2e/**/*.test.ts', 'test/browser/**/*.test.ts'];
 
 const shared = {
   testTimeout: 30000,

@@ -36,6 +36,13 @@ export interface Config {
   readonly recordingBaseUrl: string | null;
   readonly webhooks: WebhookConfig;
   readonly clickToCall: ClickToCallConfig;
+  /** Dashboard sessions: idle minutes (SIPSIM_SESSION_IDLE_MINUTES) and the absolute cap (SIPSIM_SESSION_MAX_HOURS). */
+  readonly sessions: { readonly idleMinutes: number; readonly maxHours: number };
+  /**
+   * Whether X-Forwarded-* headers from the peer are believed (SIPSIM_TRUST_PROXY=on,
+   * behind a reverse proxy): the protocol then decides the session cookie's Secure flag.
+   */
+  readonly trustProxy: boolean;
 }
 
 /**
@@ -199,6 +206,11 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     recordingBaseUrl: baseUrl('SIPSIM_RECORDING_BASE_URL', env.SIPSIM_RECORDING_BASE_URL),
     webhooks: loadWebhookConfig(env),
     clickToCall: loadClickToCallConfig(env, overrides.demo === true, workerCount(overrides.workers ?? env.SIPSIM_WORKERS ?? 1)),
+    sessions: Object.freeze({
+      idleMinutes: integer('SIPSIM_SESSION_IDLE_MINUTES', env.SIPSIM_SESSION_IDLE_MINUTES ?? 720, 1, 525600),
+      maxHours: integer('SIPSIM_SESSION_MAX_HOURS', env.SIPSIM_SESSION_MAX_HOURS ?? 168, 1, 8760),
+    }),
+    trustProxy: onOff('SIPSIM_TRUST_PROXY', env.SIPSIM_TRUST_PROXY ?? 'off'),
   });
 }
 

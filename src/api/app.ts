@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import type { Config } from '../config.js';
+import type { Config, WebhookConfig } from '../config.js';
 import { ApiError } from '../domain/errors.js';
 import { deepTextProblem } from '../domain/text.js';
 import type { Store } from '../store/store.js';
@@ -29,17 +29,34 @@ import type { ClickToCallService } from '../click-to-call/service.js';
 import { registerPhones } from './routes/phones.js';
 import { registerTags } from './routes/tags.js';
 import { validatorCompiler } from './validation.js';
+import { registerSessions } from './plugins/session.js';
+import { DEFAULT_WEB_DIR, registerWebApp } from './plugins/web-app.js';
+import { registerDashboardSession } from './routes/dashboard-session.js';
+import { registerDashboardReports } from './routes/dashboard-reports.js';
+import { registerDashboardIntegrations } from './routes/dashboard-integrations.js';
+import { DEFAULT_SESSION_SETTINGS, UserService } from '../users/service.js';
 import { VERSION } from '../version.js';
 
 export interface AppOptions {
   store: Store;
   /** Rate limits default to in-process counters with the default rules. */
-  config: Pick<Config, 'logLevel' | 'tokenTtlSeconds' | 'bodyLimit'> & { rateLimit?: RateLimitSettings; recordingBaseUrl?: string | null };
+  config: Pick<Config, 'logLevel' | 'tokenTtlSeconds' | 'bodyLimit'> & {
+    rateLimit?: RateLimitSettings;
+    recordingBaseUrl?: string | null;
+    /** Dashboard sessions; the defaults when absent. */
+    sessions?: Config['sessions'];
+    /** Believe X-Forwarded-* (behind a reverse proxy). */
+    trustProxy?: boolean;
+    /** The webhook rules the dashboard's Integrations page applies. */
+    webhooks?: Pick<WebhookConfig, 'allowHttpHosts' | 'timeoutMs'>;
+  };
   /** Where log lines go instead of stdout (tests read them). */
   logStream?: { write(line: string): void };
   metrics?: MetricsOptions;
   /** Click-to-call; without it POST /api/v2/calls answers 503. */
   clickToCall?: ClickToCallService | null;
+  /** The dashboard's built files (dist/web by default); null serves no pages. */
+  webDir?: string | null;
 }
 
 /** Longest path parameter the router takes; a longer one is a 414. */
@@ -59,7 +76,7 @@ const LOG_REDACT = [
 
 const badBody = (problem: string) => new ApiError('INVALID_BODY', `Text in the request body ${problem}`);
 /** Builds the API without listening, so that tests can inject requests. */
-export function buildApp({ store, config, logStream, metrics, clickToCall }: AppOptions): FastifyInstance {
+export function buildApp({ store, config, logStream, metrics, clickToCall, webDir = DEFAULT_WEB_DIR }: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel, redact: LOG_REDACT, stream: logStream },
     // One line per request is logged in onResponse below, instead of Fastify's two.
@@ -89,6 +106,7 @@ export function buildApp({ store, config, logStream, metrics, clickToCall }: App
     keepAliveTimeout: 65_000,
     // A client gets this long to send a whole request, so slow ones cannot hold connections forever.
     requestTimeout: 60_000,
+    trustProxy: config.trustProxy ?? false,
   });
 
   // OAuth token requests are form-encoded (RFC 6749).
@@ -135,8 +153,10 @@ export function buildApp({ store, config, logStream, metrics, clickToCall }: App
   // JSON.stringify (measured faster), so serializers compiled from the schemas
   // would never run, and compiling them made startup several times slower.
   app.setSerializerCompiler(() => JSON.stringify);
-  registerErrorHandling(app);
+  registerErrorHandling(app, webDir === null ? undefined : registerWebApp(app, webDir));
   registerAuth(app);
+  const sessions = config.sessions ?? DEFAULT_SESSION_SETTINGS;
+  registerSessions(app, new UserService(store, sessions), config.trustProxy ?? false);
   registerDraining(app);
   registerMetrics(app, store, metrics);
   registerRateLimit(app, store, config.rateLimit, { onReject: (group) => app.metrics.rateLimitRejected(group) });
@@ -160,6 +180,12 @@ export function buildApp({ store, config, logStream, metrics, clickToCall }: App
     registerEmployees(api, store);
     registerWebhooks(api, store);
     registerClickToCall(api, store, clickToCall ?? null);
+    registerDashboardSession(api, store, sessions.maxHours);
+    registerDashboardReports(api, store);
+    registerDashboardIntegrations(api, store, {
+      allowHttpHosts: config.webhooks?.allowHttpHosts ?? [],
+      webhookTimeoutMs: config.webhooks?.timeoutMs ?? 2000,
+    });
   });
   // After every route: each known path answers the methods it lacks with a 405.
   app.register(async (scope) => scope.answerOtherMethods());

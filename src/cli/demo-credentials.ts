@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { issueClient } from '../admin.js';
@@ -7,6 +7,11 @@ import { hashSecret, newAccessToken, secretMatches } from '../domain/credentials
 import { formatDateTime, nowSeconds } from '../domain/time.js';
 import { parseDatabaseUrl } from '../store/engine.js';
 import type { Store } from '../store/store.js';
+import { passwordMatches } from '../domain/passwords.js';
+import { UserService } from '../users/service.js';
+
+/** The demo's dashboard admin, created by `npm start` beside the demo API client. */
+export const DEMO_ADMIN_EMAIL = 'admin@demo.sipsim.local';
 
 /**
  * The store keeps only hashes of client secrets, so the demo client's secret is
@@ -24,6 +29,37 @@ interface SavedCredentials {
   account_id: number;
   client_id: string;
   client_secret: string;
+  dashboard_email?: string;
+  dashboard_password?: string;
+}
+
+function save(path: string, saved: SavedCredentials): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+}
+
+/**
+ * The demo admin, with the saved password: created the first time, and given
+ * a new password when the saved one no longer signs in (the file was lost, or
+ * the password changed), so that the banner always prints one that works.
+ */
+async function ensureDemoAdmin(store: Store, accountId: number, saved: SavedCredentials): Promise<{ email: string; password: string; changed: boolean }> {
+  const users = new UserService(store);
+  const existing = await store.users.findByEmail(DEMO_ADMIN_EMAIL);
+  const password = saved.dashboard_password;
+  if (existing && existing.accountId === accountId && existing.disabledAt === null && password && (await passwordMatches(password, existing.passwordHash))) {
+    return { email: existing.email, password, changed: false };
+  }
+  const fresh = randomBytes(12).toString('base64url');
+  if (!existing) {
+    await users.createUser({ accountId, email: DEMO_ADMIN_EMAIL, name: 'Demo admin', role: 'admin', password: fresh });
+  } else if (existing.accountId === accountId) {
+    await users.setPassword(existing.id, fresh);
+  } else {
+    return { email: '', password: '', changed: false };
+  }
+  return { email: DEMO_ADMIN_EMAIL, password: fresh, changed: true };
 }
 
 function readSaved(path: string): SavedCredentials | null {
@@ -43,9 +79,12 @@ export async function ensureDemoCredentials(store: Store, config: Config, accoun
   if (!saved || !client || client.revokedAt !== null || client.accountId !== accountId || !secretMatches(saved.client_secret, client.secretHash)) {
     const issued = await issueClient(store, accountId, { name: 'Demo client (npm start)' });
     saved = { account_id: accountId, client_id: issued.client.clientId, client_secret: issued.clientSecret };
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o600 });
-    chmodSync(path, 0o600);
+    save(path, saved);
+  }
+  const admin = await ensureDemoAdmin(store, accountId, saved);
+  if (admin.changed) {
+    saved = { ...saved, dashboard_email: admin.email, dashboard_password: admin.password };
+    save(path, saved);
   }
 
   // A ready token, so that the first curl works as pasted.
@@ -63,6 +102,9 @@ export async function ensureDemoCredentials(store: Store, config: Config, accoun
   const weekAgo = formatDateTime(Math.floor(createdAt / 86400) * 86400 - 7 * 86400);
   return [
     '',
+    ...(admin.email
+      ? [`Dashboard: {BASE_URL}/`, `  sign in as:    ${admin.email}`, `  password:      ${admin.password}`, '']
+      : []),
     `Demo account ${accountId} (credentials saved in ${path})`,
     `  client_id:     ${saved.client_id}`,
     `  client_secret: ${saved.client_secret}`,

@@ -14,6 +14,7 @@ import { registerImportCommand } from './import.js';
 import { registerLoginCommand } from './login.js';
 import { registerAccountCommands } from './accounts.js';
 import { registerWebhookCommands } from './webhooks.js';
+import { registerUserCommands } from './users.js';
 import { VERSION } from '../version.js';
 
 function progressReporter(enabled: boolean) {
@@ -250,6 +251,7 @@ registerClientCommands(program);
 registerLoginCommand(program);
 registerImportCommand(program);
 registerWebhookCommands(program);
+registerUserCommands(program);
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(forTerminal(`sipsim: ${error instanceof Error ? error.message : String(error)}\n`));

@@ -2,9 +2,8 @@ import { Option, type Command } from 'commander';
 import { loadWebhookConfig } from '../config.js';
 import type { Store } from '../store/store.js';
 import { DELIVERY_STATUSES, type WebhookDelivery, type WebhookSettings } from '../store/webhook-store.js';
-import type { AttemptResult } from '../webhooks/dispatcher.js';
-import { testMessage, WEBHOOK_EVENTS } from '../webhooks/events.js';
-import { webhookUrlProblem } from '../webhooks/url.js';
+import { checkWebhookUrl, deliveryJson, maskSecret, redeliverIds, sendTestEvent, testOutcome } from '../webhooks/admin.js';
+import { WEBHOOK_EVENTS } from '../webhooks/events.js';
 import { accountOption, action, CliError, databaseOption, jsonOption, positiveInt, print, requireAccount, table, withStore } from './common.js';
 
 /**
@@ -42,34 +41,10 @@ function describeEvents(events: string[]): string {
   return `${events.join(', ')} (${events.length} of ${WEBHOOK_EVENTS.length})`;
 }
 
-/** All but the last 4 characters hidden; the whsec_ prefix says what it is, not what it is worth. */
-function maskSecret(secret: string): string {
-  const prefix = secret.startsWith('whsec_') ? 'whsec_' : '';
-  return `${prefix}${'*'.repeat(12)}${secret.slice(-4)}`;
-}
-
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 /** To the second: a table has no room for milliseconds. */
 const shortIso = (ms: number | null) => iso(ms)?.replace(/\.\d{3}Z$/, 'Z') ?? null;
 const truncate = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
-
-function deliveryJson(d: WebhookDelivery) {
-  return {
-    id: d.id,
-    event: d.event,
-    pbx_id: d.pbxId,
-    status: d.status,
-    attempts: d.attempts,
-    created_at: iso(d.createdAt),
-    // Only a pending delivery has a next attempt; on the others the column is a leftover.
-    next_attempt_at: d.status === 'pending' ? iso(d.nextAttemptAt) : null,
-    last_attempt_at: iso(d.lastAttemptAt),
-    delivered_at: iso(d.deliveredAt),
-    last_status: d.lastStatus,
-    last_error: d.lastError,
-    body: d.body,
-  };
-}
 
 function lastResult(d: WebhookDelivery): string | null {
   if (d.status === 'delivered') return d.lastStatus === null ? 'delivered' : `HTTP ${d.lastStatus}`;
@@ -83,13 +58,6 @@ async function requireUrl(store: Store, accountId: number): Promise<WebhookSetti
   const settings = await store.webhooks.settings(accountId);
   if (!settings?.url) throw new CliError(`Account ${accountId} has no webhook URL; ${setUrlHint(accountId)}`);
   return settings as WebhookSettings & { url: string };
-}
-
-/** How the test went, in the dashboard's three words. */
-function testOutcome(result: AttemptResult): { result: 'success' | 'connection_failed' | 'http_error'; text: string } {
-  if (result.ok) return { result: 'success', text: `Success (HTTP ${result.status})` };
-  if (result.status === null) return { result: 'connection_failed', text: `Connection failed: ${result.error}` };
-  return { result: 'http_error', text: `Error (HTTP ${result.status}): the endpoint answered ${result.error}` };
 }
 
 /** Delivery ids from arguments such as `4 7` or `4,7`. */
@@ -116,8 +84,8 @@ export function registerWebhookCommands(program: Command): void {
     .addOption(jsonOption())
     .action(
       action(async (text: string, opts) => {
-        const problem = webhookUrlProblem(text, loadWebhookConfig().allowHttpHosts);
-        if (problem) {
+        const checked = checkWebhookUrl(text, loadWebhookConfig().allowHttpHosts);
+        if ('problem' in checked) {
           let hint = '';
           try {
             const url = new URL(text);
@@ -127,11 +95,10 @@ export function registerWebhookCommands(program: Command): void {
           } catch {
             // not a URL at all: the problem says so
           }
-          throw new CliError(`Cannot use this webhook URL: ${problem}${hint}`);
+          throw new CliError(`Cannot use this webhook URL: ${checked.problem}${hint}`);
         }
         const events = opts.events === undefined ? undefined : parseEvents(opts.events);
-        // Kept as the URL parser writes it (host in lower case, path escaped): the form fetch will use.
-        const url = new URL(text).href;
+        const url = checked.url;
         const settings = await withStore(opts.database, async (store) => {
           await requireAccount(store, opts.account);
           return store.webhooks.setUrl(opts.account, url, events);
@@ -245,23 +212,12 @@ export function registerWebhookCommands(program: Command): void {
     .action(
       action(async (opts) => {
         const { timeoutMs } = loadWebhookConfig();
-        // Loaded here only: the dispatcher brings prom-client, which the other commands need not pay for.
-        const { postWebhook } = await import('../webhooks/dispatcher.js');
         const { url, result, delivery } = await withStore(opts.database, async (store) => {
           await requireAccount(store, opts.account);
-          const settings = await requireUrl(store, opts.account);
-          const message = testMessage(Math.floor(Date.now() / 1000));
-          // Sent from here rather than through the outbox, so that the answer is known before the command ends;
-          // recorded first, so that it carries its X-Webhook-Id as every delivery does.
-          const started = Date.now();
-          const claim = await store.webhooks.beginDelivery(opts.account, message, started, started + timeoutMs + 60_000);
-          const result = await postWebhook(settings.url, settings.secret, { id: claim.id, event: message.event, body: message.body }, timeoutMs);
-          const outcome = result.ok
-            ? { result: 'delivered' as const, status: result.status! }
-            : { result: 'failed' as const, status: result.status, error: result.error ?? 'failed' };
-          await store.webhooks.finishAttempt(claim, outcome, Date.now());
-          const delivery = (await store.webhooks.get(opts.account, claim.id)) ?? claim;
-          return { url: settings.url, result, delivery };
+          await requireUrl(store, opts.account);
+          const sent = await sendTestEvent(store, opts.account, timeoutMs);
+          if (sent === 'no-url') throw new CliError(`Account ${opts.account} has no webhook URL; ${setUrlHint(opts.account)}`);
+          return sent;
         });
         const outcome = testOutcome(result);
         const text = `${outcome.text}\n  to ${url} (delivery ${delivery.id})`;
@@ -320,19 +276,19 @@ export function registerWebhookCommands(program: Command): void {
         const ids = parseIds(args);
         if (ids.length && opts.failed) throw new CliError('Give delivery ids or --failed, not both');
         if (!ids.length && !opts.failed) throw new CliError('Give the delivery ids to redeliver, or --failed for every failed one');
-        const queued = await withStore(opts.database, async (store) => {
+        const result = await withStore(opts.database, async (store) => {
           await requireAccount(store, opts.account);
           // Without a URL they would only fail again at once.
           await requireUrl(store, opts.account);
-          for (const id of ids) {
-            if (!(await store.webhooks.get(opts.account, id))) {
-              throw new CliError(`No delivery ${id} in account ${opts.account}; see: sipsim webhooks deliveries --account ${opts.account}`);
-            }
+          if (!ids.length) return { queued: await store.webhooks.redeliver(opts.account, { failed: true }), alreadyPending: [] as number[] };
+          const done = await redeliverIds(store, opts.account, ids);
+          if ('unknown' in done) {
+            throw new CliError(`No delivery ${done.unknown[0]} in account ${opts.account}; see: sipsim webhooks deliveries --account ${opts.account}`);
           }
-          return store.webhooks.redeliver(opts.account, ids.length ? { ids } : { failed: true });
+          return done;
         });
         // A named delivery the store left out was pending: queued already, perhaps in a worker's hands.
-        const alreadyPending = ids.filter((id) => !queued.includes(id));
+        const { queued, alreadyPending } = result;
         const lines = [
           queued.length ? `Queued again: ${queued.join(', ')}` : opts.failed ? 'No failed deliveries to redeliver' : 'Nothing queued again',
           ...(alreadyPending.length ? [`Already pending, left as they are: ${alreadyPending.join(', ')}`] : []),

@@ -200,6 +200,13 @@ export class ClickCallStore {
     });
   }
 
+  /** The account's calls in progress, oldest first. */
+  async activeOf(accountId: number): Promise<ClickCallRow[]> {
+    return this.guard(async () =>
+      (await this.db.selectFrom('click_calls').selectAll().where('account_id', '=', accountId).where('ended_at', 'is', null).orderBy('started_at').execute()).map(toRow),
+    );
+  }
+
   /** Every call in progress, of every account: at start-up, the ones a previous process left. */
   async active(): Promise<ClickCallRow[]> {
     return this.guard(async () => (await this.db.selectFrom('click_calls').selectAll().where('ended_at', 'is', null).execute()).map(toRow));

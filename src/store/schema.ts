@@ -154,6 +154,39 @@ export interface Database {
     ended_at: number | null;
     updated_at: number;
   };
+  /** People who sign in to the dashboard. */
+  users: {
+    id: Generated<number>;
+    account_id: number;
+    email: string;
+    /** The email folded for the uniqueness rule and for signing in. */
+    email_key: string;
+    name: string;
+    role: string;
+    employee_id: number | null;
+    /** scrypt$N$r$p$salt$hash, see domain/passwords. */
+    password_hash: string;
+    disabled_at: number | null;
+    created_at: number;
+    updated_at: number;
+  };
+  /** Dashboard sessions by the SHA-256 of their id. Times are Unix milliseconds. */
+  user_sessions: {
+    id_hash: string;
+    account_id: number;
+    user_id: number;
+    created_at: number;
+    last_seen_at: number;
+    /** The absolute end, whatever the activity. */
+    expires_at: number;
+  };
+  /** Wrong passwords per email, for the sign-in lock. Times are Unix milliseconds. */
+  sign_in_failures: {
+    email_key: string;
+    failures: number;
+    first_failure_at: number;
+    locked_until: number | null;
+  };
   server_settings: {
     key: string;
     value: string;

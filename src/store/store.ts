@@ -41,6 +41,8 @@ import type { Database } from './schema.js';
 import { queueWebhooks, runOn, subscribedEvents, WebhookStore } from './webhook-store.js';
 import { ClickCallStore } from './click-call-store.js';
 import { TagNames } from './tag-names.js';
+import { UserStore } from './user-store.js';
+import { CallReportStore } from './call-report-store.js';
 import { messagesOfFinishedCall, tagsMessage, type WebhookMessage } from '../webhooks/events.js';
 
 export interface Account {
@@ -184,6 +186,10 @@ export class Store {
   /** Deleting an account and all of it. */
   readonly accounts: AccountStore;
   readonly tagNames: TagNames;
+  /** Dashboard users, sessions and sign-in failures. */
+  readonly users: UserStore;
+  /** The dashboard's reads over calls: reports, changes, a call's webhooks. */
+  readonly callReports: CallReportStore;
 
   private constructor(
     conn: Connection,
@@ -195,6 +201,8 @@ export class Store {
     this.clickCalls = new ClickCallStore(conn.db, conn.engine, (operation) => this.run(operation), () => this.webhooks.announce());
     this.accounts = new AccountStore(conn.db, conn.engine, (operation) => this.run(operation));
     this.tagNames = new TagNames(conn.db, (operation) => this.run(operation));
+    this.users = new UserStore(conn.db, (operation) => this.run(operation));
+    this.callReports = new CallReportStore(conn.db, (operation) => this.run(operation));
   }
 
 

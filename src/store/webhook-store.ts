@@ -401,6 +401,22 @@ export class WebhookStore {
     });
   }
 
+  /** The deliveries that carry one of these pbx ids (one call's), newest first. */
+  async listForPbxIds(accountId: number, pbxIds: string[], limit: number): Promise<WebhookDelivery[]> {
+    if (!pbxIds.length) return [];
+    return this.guard(async () => {
+      const rows = await this.db
+        .selectFrom('webhook_deliveries')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('pbx_id', 'in', pbxIds)
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .execute();
+      return rows.map(toDelivery);
+    });
+  }
+
   async get(accountId: number, id: number): Promise<WebhookDelivery | null> {
     return this.guard(async () => {
       const row = await this.db.selectFrom('webhook_deliveries').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();

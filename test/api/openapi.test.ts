@@ -22,7 +22,8 @@ import { OpenApiChecker } from '../helpers/openapi-checker.js';
 /** Documents and bodies are read loosely: their shapes are what the checks below are about. */
 type Json = Record<string, any>;
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
-const isHidden = (url: string) => url === OPENAPI_PATH || url === '/docs' || url.startsWith('/docs/');
+/** Not in the document: the document itself, its viewer, and the dashboard's own endpoints (docs/dashboard.md). */
+const isHidden = (url: string) => url === OPENAPI_PATH || url === '/docs' || url.startsWith('/docs/') || url.startsWith('/dashboard/');
 
 interface Server {
   app: FastifyInstance;

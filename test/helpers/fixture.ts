@@ -32,6 +32,8 @@ export function callInput(overrides: Partial<CallInput> & { start: string }): Ca
 export interface ApiHarness {
   app: FastifyInstance;
   store: Store;
+  /** The store's database, for a second process (a second Store) on it. */
+  databaseUrl: string;
   accountId: number;
   /** A bearer token for the account with the given scopes (all when omitted). */
   token(scopes?: string, accountId?: number): Promise<string>;
@@ -43,7 +45,7 @@ export async function createHarness(
   engine: EngineName,
   options: { clickToCall?: (store: Store) => ClickToCallService } = {},
 ): Promise<ApiHarness> {
-  const { store, close } = await openTestStore(engine);
+  const { store, database, close } = await openTestStore(engine);
   const account = await store.createAccount({ name: 'Acme Corporation', email: 'admin@acme.example' });
   const clickToCall = options.clickToCall?.(store) ?? null;
   const app = buildApp({ store, config: TEST_CONFIG, clickToCall });
@@ -53,6 +55,7 @@ export async function createHarness(
   return {
     app,
     store,
+    databaseUrl: database.url,
     accountId: account.id,
     async token(scopes, accountId = account.id) {
       const { client, clientSecret } = await issueClient(store, accountId, { scopes });

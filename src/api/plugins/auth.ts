@@ -4,13 +4,18 @@ import { basicCredentials, hashSecret, secretMatches } from '../../domain/creden
 import type { Scope } from '../../domain/scopes.js';
 import { nowSeconds } from '../../domain/time.js';
 import type { Store } from '../../store/store.js';
+import type { User } from '../../store/user-store.js';
+import { authenticateSession } from './session.js';
 
 export interface AuthContext {
   accountId: number;
+  /** The OAuth client, or `user:<id>` for a dashboard session. */
   clientId: string;
   scopes: Set<string>;
   /** A client's own credentials in HTTP Basic (the PBX routes), rather than a bearer token. */
   viaClientCredentials?: boolean;
+  /** Set when the request is authenticated by a dashboard session rather than a token. */
+  user?: User;
 }
 
 declare module 'fastify' {
@@ -36,7 +41,12 @@ function challenge(error?: string, description?: string): Record<string, string>
 
 async function authenticate(store: Store, request: FastifyRequest): Promise<AuthContext> {
   const header = request.headers.authorization;
-  if (header === undefined || header.trim() === '') throw new ApiError('MISSING_TOKEN', '', challenge());
+  if (header === undefined || header.trim() === '') {
+    // No Authorization header: a dashboard session cookie may stand in for a token.
+    const session = await authenticateSession(request);
+    if (session) return session;
+    throw new ApiError('MISSING_TOKEN', '', challenge());
+  }
   if (request.routeOptions.config?.clientCredentials && /^Basic /i.test(header)) return authenticateClient(store, request, header);
   const match = BEARER.exec(header);
   if (!match) {

@@ -39,7 +39,11 @@ function sendFailure(request: FastifyRequest, reply: FastifyReply, status: numbe
 }
 
 /** Every failure leaves in the documented error envelope; nothing a client sends yields a 500. */
-export function registerErrorHandling(app: FastifyInstance): void {
+export function registerErrorHandling(
+  app: FastifyInstance,
+  /** Answers what no route matched before the 404 (the dashboard's pages); false leaves it to the 404. */
+  fallback?: (request: FastifyRequest, reply: FastifyReply) => Promise<boolean>,
+): void {
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
     if (error instanceof ApiError) {
       for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
@@ -106,7 +110,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
   });
 
-  app.setNotFoundHandler((request, reply) => {
+  app.setNotFoundHandler(async (request, reply) => {
+    if (fallback && (await fallback(request, reply))) return reply;
     const path = request.url.split('?')[0]!;
     return sendErrors(request, reply, 404, 'ROUTE_NOT_FOUND', [errorRegistry.ROUTE_NOT_FOUND.message(`${request.method} ${path}`)]);
   });

@@ -44,9 +44,10 @@ export interface RateLimitHooks {
   onReject?: (group: RateLimitGroup) => void;
 }
 
-/** Probes, documentation, the OpenAPI document and the OAuth metadata are never limited. */
-const UNLIMITED = /^\/(health|metrics|docs|api\/v2\/openapi\.json|\.well-known\/oauth-authorization-server)(\/|$)/;
-const TOKEN_ENDPOINT = /^\/oauth\/token\/?$/;
+/** Probes, documentation, the OpenAPI document, the OAuth metadata and the dashboard's hashed files are never limited. */
+const UNLIMITED = /^\/(health|metrics|docs|assets|api\/v2\/openapi\.json|\.well-known\/oauth-authorization-server)(\/|$)/;
+/** Where credentials are tried: the token endpoint, and the dashboard's sign-in. */
+const TOKEN_ENDPOINT = /^\/(oauth\/token|dashboard\/api\/session)\/?$/;
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 function groupOf(request: FastifyRequest): RateLimitGroup | null {
   const path = request.url.split('?')[0]!;
