@@ -24,6 +24,10 @@ import { registerWebhooks } from './routes/webhooks.js';
 import { registerClickToCall } from './routes/click-to-call.js';
 import type { ClickToCallService } from '../click-to-call/service.js';
 import { registerPhones } from './routes/phones.js';
+import { registerCallAi } from './routes/call-ai.js';
+import { registerAiSettings } from './routes/ai-settings.js';
+import { AiService } from '../ai/service.js';
+import type { AiEngine } from '../ai/engine.js';
 import { registerTags } from './routes/tags.js';
 import { validatorCompiler } from './validation.js';
 import { VERSION } from '../version.js';
@@ -37,6 +41,8 @@ export interface AppOptions {
   metrics?: MetricsOptions;
   /** Click-to-call; without it POST /api/v2/calls answers 503. */
   clickToCall?: ClickToCallService | null;
+  /** What makes transcripts, summaries and ratings; without it their POSTs answer 503. */
+  ai?: AiEngine | null;
 }
 
 const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -60,7 +66,7 @@ function hasNul(value: unknown): boolean {
 const nulError = () => new ApiError('INVALID_BODY', 'Text in the request body must not contain NUL characters (\\u0000)');
 
 /** Builds the API without listening, so that tests can inject requests. */
-export function buildApp({ store, config, logStream, metrics, clickToCall }: AppOptions): FastifyInstance {
+export function buildApp({ store, config, logStream, metrics, clickToCall, ai }: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel, redact: LOG_REDACT, stream: logStream },
     // One line per request is logged in onResponse below, instead of Fastify's two.
@@ -147,6 +153,8 @@ export function buildApp({ store, config, logStream, metrics, clickToCall }: App
     registerEmployees(api, store);
     registerWebhooks(api, store);
     registerClickToCall(api, store, clickToCall ?? null);
+    registerCallAi(api, store, new AiService(store, ai ?? null));
+    registerAiSettings(api, store);
   });
   return app;
 }

@@ -36,6 +36,8 @@ import type { PhoneRef, ResolvedCall } from '../ingest/resolve.js';
 import type { Database } from './schema.js';
 import { queueWebhooks, runOn, subscribedEvents, WebhookStore } from './webhook-store.js';
 import { ClickCallStore } from './click-call-store.js';
+import { AiJobStore } from './ai-job-store.js';
+import { AiSettingsStore } from './ai-settings-store.js';
 import { messagesOfFinishedCall, tagsMessage, type WebhookMessage } from '../webhooks/events.js';
 
 export interface Account {
@@ -172,12 +174,17 @@ export class Store {
   readonly webhooks: WebhookStore;
   /** Calls started through the API while they last. */
   readonly clickCalls: ClickCallStore;
+  /** Transcription, summary and rating jobs of calls, with their results. */
+  readonly aiJobs: AiJobStore;
+  readonly aiSettings: AiSettingsStore;
 
   private constructor(conn: Connection) {
     this.conn = conn;
     this.engine = conn.engine;
     this.webhooks = new WebhookStore(conn.db, conn.engine, (operation) => this.run(operation));
     this.clickCalls = new ClickCallStore(conn.db, conn.engine, (operation) => this.run(operation), () => this.webhooks.announce());
+    this.aiJobs = new AiJobStore(conn.db, conn.engine, (operation) => this.run(operation), () => this.webhooks.announce());
+    this.aiSettings = new AiSettingsStore(conn.db, (operation) => this.run(operation));
   }
 
 
