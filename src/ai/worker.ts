@@ -42,6 +42,8 @@ export class AiWorker {
   private readonly idle = new Set<() => void>();
   private readonly attempts;
   private lastSweep = 0;
+  /** Aborts the jobs in flight at stop: they are handed back, for the next process to take up. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly jobs: AiJobStore,
@@ -77,6 +79,7 @@ export class AiWorker {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.stopping.abort();
     this.unsubscribe?.();
     this.wakeUp?.();
     await this.loopDone;
@@ -152,8 +155,12 @@ export class AiWorker {
     }
     let outcome: JobOutcome;
     try {
-      outcome = await withTimeout(this.options.timeoutMs, (signal) => this.run(job, signal));
+      outcome = await withTimeout(this.options.timeoutMs, this.stopping.signal, (signal) => this.run(job, signal));
     } catch (error) {
+      if (!this.running) {
+        await this.jobs.finish(job, { result: 'release' }, Date.now());
+        return;
+      }
       const message = error instanceof Error ? error.message : String(error);
       const permanent = error instanceof AiStepError && error.permanent;
       if (permanent || job.attempts >= this.options.maxAttempts) {
@@ -194,19 +201,30 @@ export class AiWorker {
   }
 }
 
-/** Runs a step with a signal that aborts at the timeout; rejects then even if the step ignores its signal. */
-async function withTimeout<T>(timeoutMs: number, step: (signal: AbortSignal) => Promise<T>): Promise<T> {
+/**
+ * Runs a step with a signal that aborts at the timeout or when `stop` does;
+ * rejects then even if the step ignores its signal.
+ */
+async function withTimeout<T>(timeoutMs: number, stop: AbortSignal, step: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
+  let onStop: (() => void) | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       controller.abort();
       reject(new AiStepError(`no result within ${timeoutMs / 1000} s`));
     }, timeoutMs);
+    onStop = () => {
+      controller.abort();
+      reject(new AiStepError('stopped'));
+    };
+    if (stop.aborted) onStop();
+    else stop.addEventListener('abort', onStop, { once: true });
   });
   try {
     return await Promise.race([step(controller.signal), timeout]);
   } finally {
     clearTimeout(timer);
+    if (onStop) stop.removeEventListener('abort', onStop);
   }
 }

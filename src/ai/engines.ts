@@ -1,0 +1,11 @@
+import type { Config } from '../config.js';
+import type { AiEngine } from './engine.js';
+import { SandboxEngine } from './sandbox.js';
+
+/** The engine the config asks for, or null when the AI features are off. */
+export function createAiEngine(config: Pick<Config, 'ai'>): AiEngine | null {
+  const a = config.ai;
+  if (a.engine === 'sandbox') return new SandboxEngine(a.sandboxDelayMs);
+  if (a.engine === 'off') return null;
+  throw new Error('the openai engine is not available in this build');
+}
