@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import formats from 'ajv-formats';
 import { issueClient } from '../../src/admin.js';
 import { buildApp } from '../../src/api/app.js';
 import { AiStepError, type AiEngine } from '../../src/ai/engine.js';
@@ -140,6 +142,16 @@ describe.each(ENGINES)('transcripts, summaries and ratings on %s', (engine) => {
       const ratingHook = receiver.delivered.filter((r) => r.headers['x-webhook-event'] === 'rating' && r.body.call_id === callId);
       const { status: _status, ...ratingFields } = rating.body.data;
       expect(ratingHook.map((r) => r.body)).toEqual([{ event: 'rating', ...ratingFields }]);
+
+      // Each body is what the OpenAPI document says the event carries.
+      const doc = (await app.inject({ method: 'GET', url: '/api/v2/openapi.json' })).json();
+      const ajv = new Ajv2020({ strict: false });
+      formats.default(ajv);
+      for (const hook of [...speech, ...summaryHook, ...ratingHook]) {
+        const event = String(hook.headers['x-webhook-event']);
+        const validate = ajv.compile(doc.webhooks[event].post.requestBody.content['application/json'].schema);
+        expect(validate(hook.body), `${event}: ${JSON.stringify(validate.errors)}`).toBe(true);
+      }
       await stopWorkers();
     });
 
