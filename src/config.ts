@@ -37,6 +37,21 @@ export interface Config {
   readonly webhooks: WebhookConfig;
   readonly clickToCall: ClickToCallConfig;
   readonly ai: AiConfig;
+  readonly recordings: RecordingsConfig;
+}
+
+/** Call recordings sipsim holds (pushed by a PBX) or reads (from the directory a PBX writes to). */
+export interface RecordingsConfig {
+  /** Where pushed recordings are kept. */
+  readonly storeDir: string;
+  /** A directory the PBX writes recordings to, matched by the file name an event or CDR gives; null when none. */
+  readonly pbxDir: string | null;
+  /** Largest recording accepted, in bytes. */
+  readonly maxBytes: number;
+  /** Days the audio of a pushed recording is kept (the call stays); 0 keeps it for ever. */
+  readonly keepDays: number;
+  /** How long a play_record_link works, in seconds. */
+  readonly linkTtlSeconds: number;
 }
 
 /** An OpenAI-compatible HTTP API: its base URL (up to /v1), the model to ask for, and a key when it wants one. */
@@ -231,6 +246,13 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     webhooks: loadWebhookConfig(env),
     clickToCall: loadClickToCallConfig(env, overrides.demo === true, workerCount(overrides.workers ?? env.SIPSIM_WORKERS ?? 1)),
     ai: loadAiConfig(env, overrides.demo === true),
+    recordings: Object.freeze({
+      storeDir: env.SIPSIM_RECORDINGS_STORE_DIR?.trim() || './data/recordings',
+      pbxDir: env.SIPSIM_RECORDINGS_DIR?.trim() || null,
+      maxBytes: integer('SIPSIM_RECORDINGS_MAX_MB', env.SIPSIM_RECORDINGS_MAX_MB ?? 200, 1, 10_000) * 1024 * 1024,
+      keepDays: integer('SIPSIM_RECORDINGS_KEEP_DAYS', env.SIPSIM_RECORDINGS_KEEP_DAYS ?? 0, 0, 36500),
+      linkTtlSeconds: integer('SIPSIM_RECORDINGS_LINK_TTL', env.SIPSIM_RECORDINGS_LINK_TTL ?? 3600, 60, 7 * 86400),
+    }),
   });
 }
 

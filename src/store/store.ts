@@ -38,6 +38,7 @@ import { queueWebhooks, runOn, subscribedEvents, WebhookStore } from './webhook-
 import { ClickCallStore } from './click-call-store.js';
 import { AiJobStore } from './ai-job-store.js';
 import { AiSettingsStore } from './ai-settings-store.js';
+import { RecordingStore } from './recording-store.js';
 import { messagesOfFinishedCall, tagsMessage, type WebhookMessage } from '../webhooks/events.js';
 
 export interface Account {
@@ -177,6 +178,8 @@ export class Store {
   /** Transcription, summary and rating jobs of calls, with their results. */
   readonly aiJobs: AiJobStore;
   readonly aiSettings: AiSettingsStore;
+  /** Which call recordings sipsim holds. */
+  readonly recordings: RecordingStore;
 
   private constructor(conn: Connection) {
     this.conn = conn;
@@ -185,6 +188,7 @@ export class Store {
     this.clickCalls = new ClickCallStore(conn.db, conn.engine, (operation) => this.run(operation), () => this.webhooks.announce());
     this.aiJobs = new AiJobStore(conn.db, conn.engine, (operation) => this.run(operation), () => this.webhooks.announce());
     this.aiSettings = new AiSettingsStore(conn.db, (operation) => this.run(operation));
+    this.recordings = new RecordingStore(conn.db, (operation) => this.run(operation));
   }
 
 
