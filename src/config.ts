@@ -131,6 +131,14 @@ export interface WebhookConfig {
   readonly keepDays: number;
 }
 
+export const DEFAULT_RECORDINGS_CONFIG: RecordingsConfig = Object.freeze({
+  storeDir: './data/recordings',
+  pbxDir: null,
+  maxBytes: 200 * 1024 * 1024,
+  keepDays: 0,
+  linkTtlSeconds: 3600,
+});
+
 /** Routes share a budget per group: the token endpoint, reads and writes under /api/v2. */
 export const RATE_LIMIT_GROUPS = ['auth', 'read', 'write'] as const;
 export type RateLimitGroup = (typeof RATE_LIMIT_GROUPS)[number];
@@ -247,7 +255,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     clickToCall: loadClickToCallConfig(env, overrides.demo === true, workerCount(overrides.workers ?? env.SIPSIM_WORKERS ?? 1)),
     ai: loadAiConfig(env, overrides.demo === true),
     recordings: Object.freeze({
-      storeDir: env.SIPSIM_RECORDINGS_STORE_DIR?.trim() || './data/recordings',
+      storeDir: env.SIPSIM_RECORDINGS_STORE_DIR?.trim() || DEFAULT_RECORDINGS_CONFIG.storeDir,
       pbxDir: env.SIPSIM_RECORDINGS_DIR?.trim() || null,
       maxBytes: integer('SIPSIM_RECORDINGS_MAX_MB', env.SIPSIM_RECORDINGS_MAX_MB ?? 200, 1, 10_000) * 1024 * 1024,
       keepDays: integer('SIPSIM_RECORDINGS_KEEP_DAYS', env.SIPSIM_RECORDINGS_KEEP_DAYS ?? 0, 0, 36500),

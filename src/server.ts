@@ -15,6 +15,7 @@ import { phoneUriAt, startSipController } from './click-to-call/sip-controller.j
 import type { AiEngine } from './ai/engine.js';
 import { createAiEngine } from './ai/engines.js';
 import { AiWorker } from './ai/worker.js';
+import { RecordingService } from './recordings/service.js';
 
 export interface ServerOptions {
   config: Config;
@@ -66,8 +67,10 @@ export async function runServer({ config, prepare }: ServerOptions): Promise<voi
     await store.close();
     throw error;
   }
-  const ai = createAiEngine(config);
-  const app = buildApp({ store, config, metrics: { route: metricsOnApiPort(config) }, clickToCall, ai });
+  const recordings = new RecordingService(store, config.recordings);
+  const ai = createAiEngine(config, recordings);
+  const app = buildApp({ store, config, metrics: { route: metricsOnApiPort(config) }, clickToCall, ai, recordings });
+  keepRecordingsPruned(app, recordings);
   clickToCall?.useLog(app.log);
   const metricsServer = await serveMetricsPort(config, () => app.metrics.registry.metrics());
   const dispatcher = startDispatcher(app, store, config);
@@ -127,6 +130,15 @@ function startDispatcher(app: FastifyInstance, store: Store, config: Config): We
   });
   dispatcher.start();
   return dispatcher;
+}
+
+/** Retention of recordings' audio: a minute after start, then hourly; every process does it, and a second pass finds little. */
+function keepRecordingsPruned(app: FastifyInstance, recordings: RecordingService): void {
+  if (!recordings.config.keepDays) return;
+  const prune = () =>
+    void recordings.prune().catch((error) => app.log.warn({ err: error }, 'could not delete recordings past their keep time'));
+  setTimeout(prune, 60_000).unref();
+  setInterval(prune, 3_600_000).unref();
 }
 
 /** Every serving process runs AI jobs too, unless told not to; they share them through the store's leases. */
@@ -279,16 +291,19 @@ async function runWorker(config: Config): Promise<void> {
   const questions = ipcQuestions();
   const store = Store.open(config.databaseUrl, { poolSize: config.databasePoolSize });
   // A scrape may reach any worker: it answers for the whole cluster, which the primary sums.
-  const ai = createAiEngine(config);
+  const recordings = new RecordingService(store, config.recordings);
+  const ai = createAiEngine(config, recordings);
   const app = buildApp({
     store,
     config,
     ai,
+    recordings,
     metrics: {
       route: metricsOnApiPort(config),
       text: () => questions.ask(toPrimary, 'sipsim:cluster-metrics') as Promise<string>,
     },
   });
+  keepRecordingsPruned(app, recordings);
   process.on('message', (message: unknown) => {
     if (!isMessage(message)) return;
     if (message.type === 'sipsim:worker-metrics') {

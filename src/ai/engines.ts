@@ -1,9 +1,10 @@
 import type { Config } from '../config.js';
 import type { AiEngine } from './engine.js';
 import { SandboxEngine } from './sandbox.js';
+import type { RecordingService } from '../recordings/service.js';
 
 /** The engine the config asks for, or null when the AI features are off. */
-export function createAiEngine(config: Pick<Config, 'ai'>): AiEngine | null {
+export function createAiEngine(config: Pick<Config, 'ai'>, _recordings: RecordingService): AiEngine | null {
   const a = config.ai;
   if (a.engine === 'sandbox') return new SandboxEngine(a.sandboxDelayMs);
   if (a.engine === 'off') return null;

@@ -28,6 +28,9 @@ import { registerCallAi } from './routes/call-ai.js';
 import { registerAiSettings } from './routes/ai-settings.js';
 import { AiService } from '../ai/service.js';
 import type { AiEngine } from '../ai/engine.js';
+import { registerRecordings } from './routes/recordings.js';
+import { RecordingService } from '../recordings/service.js';
+import { DEFAULT_RECORDINGS_CONFIG } from '../config.js';
 import { registerTags } from './routes/tags.js';
 import { validatorCompiler } from './validation.js';
 import { VERSION } from '../version.js';
@@ -43,6 +46,8 @@ export interface AppOptions {
   clickToCall?: ClickToCallService | null;
   /** What makes transcripts, summaries and ratings; without it their POSTs answer 503. */
   ai?: AiEngine | null;
+  /** Recordings pushed by a PBX; by default kept under ./data/recordings. */
+  recordings?: RecordingService;
 }
 
 const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -66,7 +71,7 @@ function hasNul(value: unknown): boolean {
 const nulError = () => new ApiError('INVALID_BODY', 'Text in the request body must not contain NUL characters (\\u0000)');
 
 /** Builds the API without listening, so that tests can inject requests. */
-export function buildApp({ store, config, logStream, metrics, clickToCall, ai }: AppOptions): FastifyInstance {
+export function buildApp({ store, config, logStream, metrics, clickToCall, ai, recordings }: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel, redact: LOG_REDACT, stream: logStream },
     // One line per request is logged in onResponse below, instead of Fastify's two.
@@ -124,6 +129,8 @@ export function buildApp({ store, config, logStream, metrics, clickToCall, ai }:
     );
   });
 
+  const recordingService = recordings ?? new RecordingService(store, DEFAULT_RECORDINGS_CONFIG);
+
   app.setValidatorCompiler(validatorCompiler);
   // Response schemas only document: bodies leave as strings built with
   // JSON.stringify (measured faster), so serializers compiled from the schemas
@@ -141,12 +148,12 @@ export function buildApp({ store, config, logStream, metrics, clickToCall, ai }:
     registerMetricsRoute(api, metrics);
     registerOauthToken(api, store, config.tokenTtlSeconds);
     registerGetAccount(api, store);
-    registerListCalls(api, store);
+    registerListCalls(api, store, recordingService);
     registerExportCalls(api, store);
     registerImportCalls(api, store);
     registerPbxEvents(api, store);
     registerFreeswitchCdr(api, store, { recordingBaseUrl: config.recordingBaseUrl ?? undefined });
-    registerGetCall(api, store);
+    registerGetCall(api, store, recordingService);
     registerTags(api, store);
     registerCallTags(api, store);
     registerPhones(api, store);
@@ -155,6 +162,7 @@ export function buildApp({ store, config, logStream, metrics, clickToCall, ai }:
     registerClickToCall(api, store, clickToCall ?? null);
     registerCallAi(api, store, new AiService(store, ai ?? null));
     registerAiSettings(api, store);
+    registerRecordings(api, store, recordingService);
   });
   return app;
 }

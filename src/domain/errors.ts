@@ -25,6 +25,7 @@ export const errorRegistry = {
   ROUTE_NOT_FOUND: { status: 404, message: (route: string) => `No such endpoint: ${route}` },
   METHOD_NOT_ALLOWED: { status: 405, message: (route: string) => `Method not allowed: ${route}` },
   CONFLICT: { status: 409, message: (detail: string) => detail },
+  GONE: { status: 410, message: (detail: string) => detail },
   BODY_TOO_LARGE: { status: 413, message: () => 'Request body too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: (type: string) => `Unsupported content type: ${type}` },
   RATE_LIMITED: { status: 429, message: (seconds: string) => `Rate limit exceeded: retry after ${seconds}s` },

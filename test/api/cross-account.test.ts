@@ -153,6 +153,8 @@ describe.each(ENGINES)('isolation between accounts on %s', (engine) => {
           [`GET /api/v2/calls/:id/${kind}`, [{ url: `/api/v2/calls/${victim.call}/${kind}`, status: 404, error: 'Call not found' }]],
         ]),
       ),
+      // A recording is the pushing account's own, under a PBX id the other account also uses.
+      'PUT /api/v2/pbx/recordings/:pbx_id': [{ url: '/api/v2/pbx/recordings/pbx-shared', body: { not: 'audio' }, status: 415 }],
       'GET /api/v2/settings/ai': [{ url: '/api/v2/settings/ai', status: 200 }],
       'PATCH /api/v2/settings/ai': [{ url: '/api/v2/settings/ai', body: { summary_instructions: 'Hijacked' }, status: 200 }],
       'POST /api/v2/pbx/freeswitch/cdr': [

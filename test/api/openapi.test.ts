@@ -1,6 +1,11 @@
 import { ClickToCallService } from '../../src/click-to-call/service.js';
 import { SimulatedController, simulatedPhoneUri } from '../../src/click-to-call/simulated.js';
 import { SandboxEngine } from '../../src/ai/sandbox.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_RECORDINGS_CONFIG } from '../../src/config.js';
+import { RecordingService } from '../../src/recordings/service.js';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import formats from 'ajv-formats';
@@ -46,7 +51,9 @@ async function startServer(engine: EngineName, config: Parameters<typeof buildAp
     phoneUri: simulatedPhoneUri,
   });
   // No worker runs the AI jobs here: what they answer while queued is what is documented.
-  const app = buildApp({ store, config, clickToCall, ai: new SandboxEngine(0) });
+  const recordingsDir = mkdtempSync(join(tmpdir(), 'sipsim-openapi-recordings-'));
+  const recordings = new RecordingService(store, { ...DEFAULT_RECORDINGS_CONFIG, storeDir: recordingsDir });
+  const app = buildApp({ store, config, clickToCall, ai: new SandboxEngine(0), recordings });
   const routes: string[] = [];
   const serialized: string[] = [];
   app.addHook('onRoute', (route) => {
@@ -68,6 +75,7 @@ async function startServer(engine: EngineName, config: Parameters<typeof buildAp
       await app.close();
       await clickToCall.close();
       await close();
+      rmSync(recordingsDir, { recursive: true, force: true });
     },
   };
 }
@@ -485,6 +493,16 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
       expect((await send('GET', '/api/v2/settings/ai')).body.data.auto_transcription.enabled).toBe(false);
       expect((await send('PATCH', '/api/v2/settings/ai', { json: { summary_instructions: 'Name the product' } })).body.data.summary_instructions).toBe('Name the product');
       expect((await send('PATCH', '/api/v2/settings/ai', { json: { auto_transcription: { min_duration_sec: -1 } } })).status).toBe(400);
+
+      // ---- recordings ----
+      const ogg = { body: `OggS${'\u0000'.repeat(60)}`, headers: { 'content-type': 'audio/ogg' } };
+      const stored = await send('PUT', '/api/v2/pbx/recordings/doc-rec', ogg);
+      expect(stored.status).toBe(201);
+      expect((await send('PUT', '/api/v2/pbx/recordings/doc-rec', { ...ogg, body: 'not audio at all' })).status).toBe(415);
+      expect((await send('PUT', '/api/v2/pbx/recordings/bad%01id', ogg)).status).toBe(400);
+      const link = new URL(stored.body.data.play_record_link as string);
+      expect((await send('GET', link.pathname, { token: null })).status).toBe(200);
+      expect((await send('GET', '/recordings/not-a-link', { token: null })).status).toBe(404);
 
       // ---- webhooks ----
       expect((await send('GET', '/api/v2/webhooks/available')).body.data).toHaveLength(14);
