@@ -9,6 +9,8 @@ import type { CallFacts } from '../store/ai-job-store.js';
 export interface AiEngine {
   /** Says what it is, for the startup banner and logs. */
   readonly description: string;
+  /** Whether it makes summaries and ratings too; a transcript is followed by them only then. */
+  readonly summarizes: boolean;
   /** Why this call cannot be transcribed (no recording), or null when it can. */
   cannotTranscribe(call: CallFacts): Promise<string | null>;
   transcribe(call: CallFacts, signal: AbortSignal): Promise<Segment[]>;

@@ -15,6 +15,8 @@ import { AiStepError } from './engine.js';
 export class SandboxEngine implements AiEngine {
   readonly description = 'sandbox (made-up transcripts, summaries and ratings for answered calls; no speech or language model)';
 
+  readonly summarizes = true;
+
   constructor(private readonly delayMs = 0) {}
 
   async cannotTranscribe(call: CallFacts): Promise<string | null> {

@@ -180,7 +180,7 @@ export class AiWorker {
     if (job.kind === 'transcription') {
       const checked = checkSegments(await this.engine.transcribe(call, signal));
       if ('problem' in checked) throw new AiStepError(`the recognizer's answer was not usable: ${checked.problem}`);
-      return { result: 'done', value: { segments: checked.segments }, webhooks: [speechMessage(call, checked.segments)], then: AFTER_TRANSCRIPTION };
+      return { result: 'done', value: { segments: checked.segments }, webhooks: [speechMessage(call, checked.segments)], then: this.engine.summarizes ? AFTER_TRANSCRIPTION : [] };
     }
     const segments = await this.transcriptOf(call);
     const settings = await this.settings.get(call.accountId);

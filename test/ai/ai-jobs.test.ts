@@ -19,6 +19,7 @@ const FAST: AiWorkerOptions = { concurrency: 4, timeoutMs: 5000, maxAttempts: 3,
 /** An engine that does what each test tells it, around the sandbox's answers. */
 class ScriptedEngine implements AiEngine {
   readonly description = 'scripted';
+  readonly summarizes = true;
   private readonly sandbox = new SandboxEngine(0);
   /** Called before each step; may throw, hang, or return a value that replaces the sandbox's. */
   script: ((step: string, callId: number, signal: AbortSignal) => Promise<unknown> | unknown) | null = null;
