@@ -1,6 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { AiJobStatus, AiKind } from '../domain/ai.js';
-import { StoreConflictError } from '../domain/errors.js';
 import type { WebhookMessage } from '../webhooks/events.js';
 import type { Engine } from './engine.js';
 import type { Database } from './schema.js';
@@ -143,16 +142,7 @@ export class AiJobStore {
    * dropped.
    */
   async request(accountId: number, callId: number, kind: AiKind): Promise<RequestResult> {
-    const result = await this.guard(() =>
-      this.db.transaction().execute(async (trx) => {
-        const outcome = await queueJob(trx, accountId, callId, kind, Date.now());
-        return outcome;
-      }),
-    ).catch(async (error) => {
-      // Two requests raced to insert the first job of this call and kind: the other one won.
-      if (error instanceof StoreConflictError) return { busy: (await this.get(accountId, callId, kind))! };
-      throw error;
-    });
+    const result = await this.guard(() => queueJob(this.db, accountId, callId, kind, Date.now()));
     if ('queued' in result) this.announce();
     return result;
   }
@@ -252,29 +242,37 @@ export class AiJobStore {
   }
 }
 
-/** Queues one job in the caller's transaction (see AiJobStore.request). */
-async function queueJob(trx: Kysely<Database>, accountId: number, callId: number, kind: AiKind, now: number): Promise<RequestResult> {
-  const existing = await trx
+/**
+ * Queues one job, in the caller's transaction when there is one (see
+ * AiJobStore.request). Each step writes first, so that on SQLite no
+ * transaction has to turn a read lock into a write lock, which two processes
+ * doing so at once cannot both do.
+ */
+async function queueJob(db: Kysely<Database>, accountId: number, callId: number, kind: AiKind, now: number): Promise<RequestResult> {
+  const fresh = { status: 'pending', attempts: 0, next_attempt_at: now, updated_at: now, finished_at: null, last_error: null, result: null };
+  const again = await db
+    .updateTable('call_ai_jobs')
+    .set({ ...fresh, created_at: now })
+    .where('account_id', '=', accountId)
+    .where('call_id', '=', callId)
+    .where('kind', '=', kind)
+    .where('status', '<>', 'pending')
+    .returningAll()
+    .executeTakeFirst();
+  if (again) return { queued: toJob(again) };
+  const first = await db
+    .insertInto('call_ai_jobs')
+    .values({ account_id: accountId, call_id: callId, kind, created_at: now, ...fresh })
+    .onConflict((oc) => oc.columns(['account_id', 'call_id', 'kind']).doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  if (first) return { queued: toJob(first) };
+  const pending = await db
     .selectFrom('call_ai_jobs')
     .selectAll()
     .where('account_id', '=', accountId)
     .where('call_id', '=', callId)
     .where('kind', '=', kind)
-    .executeTakeFirst();
-  if (existing?.status === 'pending') return { busy: toJob(existing) };
-  const fresh = { status: 'pending', attempts: 0, next_attempt_at: now, updated_at: now, finished_at: null, last_error: null, result: null };
-  const row = existing
-    ? await trx
-        .updateTable('call_ai_jobs')
-        .set({ ...fresh, created_at: now })
-        .where('account_id', '=', accountId)
-        .where('id', '=', Number(existing.id))
-        .returningAll()
-        .executeTakeFirstOrThrow()
-    : await trx
-        .insertInto('call_ai_jobs')
-        .values({ account_id: accountId, call_id: callId, kind, created_at: now, ...fresh })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-  return { queued: toJob(row) };
+    .executeTakeFirstOrThrow();
+  return { busy: toJob(pending) };
 }

@@ -180,6 +180,14 @@ describe.each(ENGINES)('transcripts, summaries and ratings on %s', (engine) => {
       expect(off.body.errors[0]).toMatch(/SIPSIM_TRANSCRIBE_URL/);
     });
 
+    it('starts a job once when several requests for it arrive together', async () => {
+      const callId = await insert({ start: '2025-03-10T13:00:00Z' });
+      const answers = await Promise.all(Array.from({ length: 8 }, () => send('POST', `/api/v2/calls/${callId}/transcription`)));
+      expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409, 409, 409, 409, 409, 409]);
+      expect((await store.aiJobs.get(accountId, callId, 'transcription'))!.status).toBe('pending');
+      await store.db.deleteFrom('call_ai_jobs').where('call_id', '=', callId).execute();
+    });
+
     it('retries an engine that is down, and keeps the job failed once it gives up on garbage', async () => {
       const flaky = await insert({ start: '2025-03-11T09:00:00Z' });
       const garbage = await insert({ start: '2025-03-11T10:00:00Z' });
