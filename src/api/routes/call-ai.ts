@@ -12,6 +12,13 @@ import { Data, GUARDED, errors, needs } from '../schemas/responses.js';
 
 const NAMES: Record<AiKind, string> = { transcription: 'Transcription', summary: 'Summary', rating: 'Rating' };
 
+/** A summary or rating that will be made once the call's transcript is: it has no record yet. */
+function waiting(kind: AiKind, callId: number) {
+  if (kind === 'summary') return { call_id: callId, status: 'pending', summary: null };
+  if (kind === 'rating') return { call_id: callId, status: 'pending', overall_score: null, criteria_scores: [], highlights: [], improvements: [] };
+  return { speech_state: 'speech_sent_to_recognition', payload: [] };
+}
+
 function refuse(outcome: Exclude<RequestOutcome, { result: 'queued' }>, callId: number, kind: AiKind): never {
   switch (outcome.result) {
     case 'no-call':
@@ -72,10 +79,7 @@ export function registerCallAi(app: FastifyInstance, store: Store, service: AiSe
           r.kind === 'transcription' ? await service.requestTranscription(accountId, callId) : await service.requestFromTranscript(accountId, callId, r.kind);
         if (outcome.result !== 'queued') refuse(outcome, callId, r.kind);
         // A summary or rating that waits for the transcript has no row yet: it is shown as pending.
-        const job = outcome.job ?? { accountId, id: 0, callId, kind: r.kind, status: 'pending' as const, attempts: 0, nextAttemptAt: 0, createdAt: 0, updatedAt: 0, finishedAt: null, lastError: null, result: null };
-        const data = resource[r.kind](job);
-        if ('id' in data && data.id === 0) delete (data as { id?: number }).id;
-        return sendData(request, reply, data, 201);
+        return sendData(request, reply, outcome.job ? resource[r.kind](outcome.job) : waiting(r.kind, callId), 201);
       },
     );
 
@@ -101,12 +105,8 @@ export function registerCallAi(app: FastifyInstance, store: Store, service: AiSe
         if (!(await store.aiJobs.callFacts(accountId, callId))) throw new ApiError('NOT_FOUND', 'Call');
         if (r.kind !== 'transcription') {
           const transcript = await store.aiJobs.get(accountId, callId, 'transcription');
-          if (transcript && transcript.status !== 'failed') {
-            // Made once the transcript is: pending until then.
-            const pending = resource[r.kind]({ ...transcript, kind: r.kind, status: 'pending', result: null });
-            if ('id' in pending) delete (pending as { id?: number }).id;
-            return sendData(request, reply, pending);
-          }
+          // Made once the transcript is: pending until then.
+          if (transcript && transcript.status !== 'failed') return sendData(request, reply, waiting(r.kind, callId));
         }
         throw new ApiError('NOT_FOUND', `${name} of call ${callId} (POST to this path to start one)`);
       },
