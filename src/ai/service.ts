@@ -36,7 +36,8 @@ export class AiService {
   async requestFromTranscript(accountId: number, callId: number, kind: Exclude<AiKind, 'transcription'>): Promise<RequestOutcome> {
     const call = await this.store.aiJobs.callFacts(accountId, callId);
     if (!call) return { result: 'no-call' };
-    if (!this.engine) return { result: 'off' };
+    // A recognizer with no language model beside it transcribes, and no more.
+    if (!this.engine?.summarizes) return { result: 'off' };
     const transcript = await this.store.aiJobs.get(accountId, callId, 'transcription');
     if (transcript?.status === 'done') {
       const requested = await this.store.aiJobs.request(accountId, callId, kind);

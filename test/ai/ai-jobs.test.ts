@@ -178,6 +178,14 @@ describe.each(ENGINES)('transcripts, summaries and ratings on %s', (engine) => {
       const off = await send('POST', `/api/v2/calls/${never}/transcription`, { on: offApp });
       expect(off.status).toBe(503);
       expect(off.body.errors[0]).toMatch(/SIPSIM_TRANSCRIBE_URL/);
+      // A recognizer without a language model: transcripts yes, summaries and ratings no.
+      const speechOnly = buildApp({ store, config: TEST_CONFIG, ai: Object.assign(Object.create(ai), { summarizes: false }) });
+      try {
+        expect((await send('POST', `/api/v2/calls/${never}/summary`, { on: speechOnly })).status).toBe(503);
+        expect((await send('POST', `/api/v2/calls/${never}/rating`, { on: speechOnly })).body.errors[0]).toMatch(/SIPSIM_LLM_URL/);
+      } finally {
+        await speechOnly.close();
+      }
     });
 
     it('starts a job once when several requests for it arrive together', async () => {
