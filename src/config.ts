@@ -43,6 +43,52 @@ export interface Config {
    * behind a reverse proxy): the protocol then decides the session cookie's Secure flag.
    */
   readonly trustProxy: boolean;
+  readonly ai: AiConfig;
+  readonly recordings: RecordingsConfig;
+}
+
+/** Call recordings sipsim holds (pushed by a PBX) or reads (from the directory a PBX writes to). */
+export interface RecordingsConfig {
+  /** Where pushed recordings are kept. */
+  readonly storeDir: string;
+  /** A directory the PBX writes recordings to, matched by the file name an event or CDR gives; null when none. */
+  readonly pbxDir: string | null;
+  /** Largest recording accepted, in bytes. */
+  readonly maxBytes: number;
+  /** Days the audio of a pushed recording is kept (the call stays); 0 keeps it for ever. */
+  readonly keepDays: number;
+  /** How long a play_record_link works, in seconds. */
+  readonly linkTtlSeconds: number;
+}
+
+/** An OpenAI-compatible HTTP API: its base URL (up to /v1), the model to ask for, and a key when it wants one. */
+export interface OpenAiEndpoint {
+  readonly url: string;
+  readonly model: string;
+  readonly apiKey: string | null;
+}
+
+/**
+ * Transcripts, summaries and ratings. `openai` reaches a recognizer
+ * (SIPSIM_TRANSCRIBE_URL) and a language model (SIPSIM_LLM_URL) over
+ * OpenAI's HTTP API; `sandbox` makes them up for demo calls (the default of
+ * `serve --demo`); `off` answers 503.
+ */
+export interface AiConfig {
+  readonly engine: 'openai' | 'sandbox' | 'off';
+  /** Whether this process runs jobs (SIPSIM_AI_WORKER=off leaves them to other processes). */
+  readonly work: boolean;
+  readonly transcribe: OpenAiEndpoint | null;
+  readonly llm: OpenAiEndpoint | null;
+  /** Jobs running at once, per process. */
+  readonly concurrency: number;
+  /** How long one attempt of a job may take, in ms. */
+  readonly jobTimeoutMs: number;
+  readonly maxAttempts: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  /** How long each step of the sandbox engine takes, in ms, so that clients see work in progress. */
+  readonly sandboxDelayMs: number;
 }
 
 /**
@@ -91,6 +137,14 @@ export interface WebhookConfig {
   /** Days a finished delivery stays listed before it is deleted; 0 keeps them all. */
   readonly keepDays: number;
 }
+
+export const DEFAULT_RECORDINGS_CONFIG: RecordingsConfig = Object.freeze({
+  storeDir: './data/recordings',
+  pbxDir: null,
+  maxBytes: 200 * 1024 * 1024,
+  keepDays: 0,
+  linkTtlSeconds: 3600,
+});
 
 /** Routes share a budget per group: the token endpoint, reads and writes under /api/v2. */
 export const RATE_LIMIT_GROUPS = ['auth', 'read', 'write'] as const;
@@ -211,6 +265,40 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       maxHours: integer('SIPSIM_SESSION_MAX_HOURS', env.SIPSIM_SESSION_MAX_HOURS ?? 168, 1, 8760),
     }),
     trustProxy: onOff('SIPSIM_TRUST_PROXY', env.SIPSIM_TRUST_PROXY ?? 'off'),
+    ai: loadAiConfig(env, overrides.demo === true),
+    recordings: Object.freeze({
+      storeDir: env.SIPSIM_RECORDINGS_STORE_DIR?.trim() || DEFAULT_RECORDINGS_CONFIG.storeDir,
+      pbxDir: env.SIPSIM_RECORDINGS_DIR?.trim() || null,
+      maxBytes: integer('SIPSIM_RECORDINGS_MAX_MB', env.SIPSIM_RECORDINGS_MAX_MB ?? 200, 1, 10_000) * 1024 * 1024,
+      keepDays: integer('SIPSIM_RECORDINGS_KEEP_DAYS', env.SIPSIM_RECORDINGS_KEEP_DAYS ?? 0, 0, 36500),
+      linkTtlSeconds: integer('SIPSIM_RECORDINGS_LINK_TTL', env.SIPSIM_RECORDINGS_LINK_TTL ?? 3600, 60, 7 * 86400),
+    }),
+  });
+}
+
+function openAiEndpoint(prefix: string, env: NodeJS.ProcessEnv, defaultModel: string): OpenAiEndpoint | null {
+  const url = baseUrl(`${prefix}_URL`, env[`${prefix}_URL`]);
+  if (!url) return null;
+  return Object.freeze({ url: url.replace(/\/+$/, ''), model: env[`${prefix}_MODEL`]?.trim() || defaultModel, apiKey: env[`${prefix}_API_KEY`] || null });
+}
+
+export function loadAiConfig(env: NodeJS.ProcessEnv, demo: boolean): AiConfig {
+  const transcribe = openAiEndpoint('SIPSIM_TRANSCRIBE', env, 'whisper-1');
+  const llm = openAiEndpoint('SIPSIM_LLM', env, 'gpt-4o-mini');
+  const engine = env.SIPSIM_AI_ENGINE ?? (transcribe ? 'openai' : demo ? 'sandbox' : 'off');
+  if (engine !== 'openai' && engine !== 'sandbox' && engine !== 'off') throw new Error(`SIPSIM_AI_ENGINE must be openai, sandbox or off, got '${engine}'`);
+  if (engine === 'openai' && !transcribe) throw new Error('SIPSIM_AI_ENGINE=openai needs SIPSIM_TRANSCRIBE_URL, an OpenAI-compatible speech-to-text server (http://host:port/v1)');
+  return Object.freeze({
+    engine,
+    work: onOff('SIPSIM_AI_WORKER', env.SIPSIM_AI_WORKER ?? 'on'),
+    transcribe,
+    llm,
+    concurrency: integer('SIPSIM_AI_CONCURRENCY', env.SIPSIM_AI_CONCURRENCY ?? 2, 1, 256),
+    jobTimeoutMs: integer('SIPSIM_AI_JOB_TIMEOUT_MS', env.SIPSIM_AI_JOB_TIMEOUT_MS ?? 600_000, 100, 86_400_000),
+    maxAttempts: integer('SIPSIM_AI_MAX_ATTEMPTS', env.SIPSIM_AI_MAX_ATTEMPTS ?? 5, 1, 100),
+    retryBaseMs: integer('SIPSIM_AI_RETRY_BASE_MS', env.SIPSIM_AI_RETRY_BASE_MS ?? 5000, 10, 3_600_000),
+    retryMaxMs: integer('SIPSIM_AI_RETRY_MAX_MS', env.SIPSIM_AI_RETRY_MAX_MS ?? 600_000, 10, 86_400_000),
+    sandboxDelayMs: integer('SIPSIM_AI_SANDBOX_DELAY_MS', env.SIPSIM_AI_SANDBOX_DELAY_MS ?? 1500, 0, 600_000),
   });
 }
 

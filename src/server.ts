@@ -12,6 +12,10 @@ import { WebhookDispatcher } from './webhooks/dispatcher.js';
 import { ClickToCallService, type CallController } from './click-to-call/service.js';
 import { SimulatedController, simulatedPhoneUri } from './click-to-call/simulated.js';
 import { phoneUriAt, startSipController } from './click-to-call/sip-controller.js';
+import type { AiEngine } from './ai/engine.js';
+import { createAiEngine } from './ai/engines.js';
+import { AiWorker } from './ai/worker.js';
+import { RecordingService } from './recordings/service.js';
 
 export interface ServerOptions {
   config: Config;
@@ -69,15 +73,20 @@ export async function runServer({ config, prepare }: ServerOptions): Promise<voi
     await store.close();
     throw error;
   }
-  const app = buildApp({ store, config, metrics: { route: metricsOnApiPort(config) }, clickToCall });
+  const recordings = new RecordingService(store, config.recordings);
+  const ai = createAiEngine(config, recordings);
+  const app = buildApp({ store, config, metrics: { route: metricsOnApiPort(config) }, clickToCall, ai, recordings });
+  keepRecordingsPruned(app, recordings);
   clickToCall?.useLog(app.log);
   const metricsServer = await serveMetricsPort(config, () => app.metrics.registry.metrics());
   const dispatcher = startDispatcher(app, store, config);
-  stopOnSignals(app, store, config, ['SIGTERM', 'SIGINT'], metricsServer, dispatcher, clickToCall);
+  const aiWorker = startAiWorker(app, store, config, ai);
+  stopOnSignals(app, store, config, ['SIGTERM', 'SIGINT'], metricsServer, dispatcher, clickToCall, aiWorker);
   // The port first: a second process started on a taken port stops here, before it builds any demo data.
   const url = await listen(app, config);
   announce(store.engine, url, await prepareOnce());
   if (clickToCall) process.stdout.write(`Click-to-call: ${clickToCall.description}\n`);
+  if (ai) process.stdout.write(`Transcripts, summaries and ratings: ${ai.description}\n`);
 }
 
 /** The click-to-call service the config asks for, having ended calls a previous process left in progress. */
@@ -131,6 +140,32 @@ function startDispatcher(app: FastifyInstance, store: Store, config: Config): We
   return dispatcher;
 }
 
+/** Retention of recordings' audio: a minute after start, then hourly; every process does it, and a second pass finds little. */
+function keepRecordingsPruned(app: FastifyInstance, recordings: RecordingService): void {
+  if (!recordings.config.keepDays) return;
+  const prune = () =>
+    void recordings.prune().catch((error) => app.log.warn({ err: error }, 'could not delete recordings past their keep time'));
+  setTimeout(prune, 60_000).unref();
+  setInterval(prune, 3_600_000).unref();
+}
+
+/** Every serving process runs AI jobs too, unless told not to; they share them through the store's leases. */
+function startAiWorker(app: FastifyInstance, store: Store, config: Config, engine: AiEngine | null): AiWorker | null {
+  if (!engine || !config.ai.work) return null;
+  const a = config.ai;
+  const worker = new AiWorker(store.aiJobs, store.aiSettings, engine, {
+    concurrency: a.concurrency,
+    timeoutMs: a.jobTimeoutMs,
+    maxAttempts: a.maxAttempts,
+    retryBaseMs: a.retryBaseMs,
+    retryMaxMs: a.retryMaxMs,
+    log: app.log,
+    registry: app.metrics.registry,
+  });
+  worker.start();
+  return worker;
+}
+
 const metricsOnApiPort = (config: Config) => config.metrics && config.metricsPort === null;
 
 async function listen(app: FastifyInstance, config: Config): Promise<string> {
@@ -156,6 +191,7 @@ function stopOnSignals(
   metricsServer: Server | null,
   dispatcher: WebhookDispatcher | null,
   clickToCall: ClickToCallService | null = null,
+  aiWorker: AiWorker | null = null,
 ): void {
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
@@ -176,6 +212,8 @@ function stopOnSignals(
       await app.close();
       // Calls in progress are hung up and recorded as they ended.
       await clickToCall?.close();
+      // Jobs in flight end within their timeout; one cut short is taken up again by the next process.
+      await aiWorker?.stop();
       // Sends in flight finish (each within the webhook timeout) and are recorded before the store closes.
       await dispatcher?.stop();
       await store.close();
@@ -261,14 +299,19 @@ async function runWorker(config: Config): Promise<void> {
   const questions = ipcQuestions();
   const store = Store.open(config.databaseUrl, { poolSize: config.databasePoolSize });
   // A scrape may reach any worker: it answers for the whole cluster, which the primary sums.
+  const recordings = new RecordingService(store, config.recordings);
+  const ai = createAiEngine(config, recordings);
   const app = buildApp({
     store,
     config,
+    ai,
+    recordings,
     metrics: {
       route: metricsOnApiPort(config),
       text: () => questions.ask(toPrimary, 'sipsim:cluster-metrics') as Promise<string>,
     },
   });
+  keepRecordingsPruned(app, recordings);
   process.on('message', (message: unknown) => {
     if (!isMessage(message)) return;
     if (message.type === 'sipsim:worker-metrics') {
@@ -278,7 +321,7 @@ async function runWorker(config: Config): Promise<void> {
   // Ctrl-C in a terminal signals every process in the group; the primary passes
   // it on as one SIGTERM, so that a worker does not take it for a second signal.
   process.on('SIGINT', () => {});
-  stopOnSignals(app, store, config, ['SIGTERM'], null, startDispatcher(app, store, config));
+  stopOnSignals(app, store, config, ['SIGTERM'], null, startDispatcher(app, store, config), null, startAiWorker(app, store, config, ai));
   toPrimary({ type: 'sipsim:listening', url: await listen(app, config) });
 }
 

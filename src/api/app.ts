@@ -27,6 +27,13 @@ import { registerWebhooks } from './routes/webhooks.js';
 import { registerClickToCall } from './routes/click-to-call.js';
 import type { ClickToCallService } from '../click-to-call/service.js';
 import { registerPhones } from './routes/phones.js';
+import { registerCallAi } from './routes/call-ai.js';
+import { registerAiSettings } from './routes/ai-settings.js';
+import { AiService } from '../ai/service.js';
+import type { AiEngine } from '../ai/engine.js';
+import { registerRecordings } from './routes/recordings.js';
+import { RecordingService } from '../recordings/service.js';
+import { DEFAULT_RECORDINGS_CONFIG } from '../config.js';
 import { registerTags } from './routes/tags.js';
 import { validatorCompiler } from './validation.js';
 import { registerSessions } from './plugins/session.js';
@@ -57,6 +64,10 @@ export interface AppOptions {
   clickToCall?: ClickToCallService | null;
   /** The dashboard's built files (dist/web by default); null serves no pages. */
   webDir?: string | null;
+  /** What makes transcripts, summaries and ratings; without it their POSTs answer 503. */
+  ai?: AiEngine | null;
+  /** Recordings pushed by a PBX; by default kept under ./data/recordings. */
+  recordings?: RecordingService;
 }
 
 /** Longest path parameter the router takes; a longer one is a 414. */
@@ -76,7 +87,7 @@ const LOG_REDACT = [
 
 const badBody = (problem: string) => new ApiError('INVALID_BODY', `Text in the request body ${problem}`);
 /** Builds the API without listening, so that tests can inject requests. */
-export function buildApp({ store, config, logStream, metrics, clickToCall, webDir = DEFAULT_WEB_DIR }: AppOptions): FastifyInstance {
+export function buildApp({ store, config, logStream, metrics, clickToCall, webDir = DEFAULT_WEB_DIR, ai, recordings }: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel, redact: LOG_REDACT, stream: logStream },
     // One line per request is logged in onResponse below, instead of Fastify's two.
@@ -148,6 +159,8 @@ export function buildApp({ store, config, logStream, metrics, clickToCall, webDi
     );
   });
 
+  const recordingService = recordings ?? new RecordingService(store, DEFAULT_RECORDINGS_CONFIG);
+
   app.setValidatorCompiler(validatorCompiler);
   // Response schemas only document: bodies leave as strings built with
   // JSON.stringify (measured faster), so serializers compiled from the schemas
@@ -168,12 +181,12 @@ export function buildApp({ store, config, logStream, metrics, clickToCall, webDi
     registerOauthToken(api, store, config.tokenTtlSeconds);
     registerOauthMetadata(api);
     registerGetAccount(api, store);
-    registerListCalls(api, store);
+    registerListCalls(api, store, recordingService);
     registerExportCalls(api, store);
     registerImportCalls(api, store);
     registerPbxEvents(api, store);
     registerFreeswitchCdr(api, store, { recordingBaseUrl: config.recordingBaseUrl ?? undefined });
-    registerGetCall(api, store);
+    registerGetCall(api, store, recordingService);
     registerTags(api, store);
     registerCallTags(api, store);
     registerPhones(api, store);
@@ -186,6 +199,9 @@ export function buildApp({ store, config, logStream, metrics, clickToCall, webDi
       allowHttpHosts: config.webhooks?.allowHttpHosts ?? [],
       webhookTimeoutMs: config.webhooks?.timeoutMs ?? 2000,
     });
+    registerCallAi(api, store, new AiService(store, ai ?? null));
+    registerAiSettings(api, store);
+    registerRecordings(api, store, recordingService);
   });
   // After every route: each known path answers the methods it lacks with a 405.
   app.register(async (scope) => scope.answerOtherMethods());

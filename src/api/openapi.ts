@@ -56,6 +56,7 @@ export function registerOpenApi(app: FastifyInstance, version: string): void {
         { name: 'Phones', description: 'Phone lines and their settings' },
         { name: 'Employees', description: 'The people of the account, each with their phones' },
         { name: 'Ingest', description: 'Getting calls in from a PBX: live call events, FreeSWITCH records, bulk import' },
+        { name: 'AI', description: 'Transcripts, summaries and quality ratings of calls, made in the background; and the settings they follow' },
         { name: 'Webhooks', description: 'Which events the account\'s webhook receives; deliveries are signed and retried for a day' },
         { name: 'Health', description: 'Probes for load balancers and orchestrators; no token needed' },
       ],

@@ -30,6 +30,7 @@ export const errorRegistry = {
   METHOD_NOT_ALLOWED: { status: 405, message: (route: string) => `Method not allowed: ${route}` },
   CONFLICT: { status: 409, message: (detail: string) => detail },
   BAD_URL: { status: 400, message: (path: string) => `The path is not a valid URL: ${path}` },
+  GONE: { status: 410, message: (detail: string) => detail },
   BODY_TOO_LARGE: { status: 413, message: () => 'Request body too large' },
   PATH_PARAMETER_TOO_LONG: {
     status: 414,
@@ -44,6 +45,12 @@ export const errorRegistry = {
   INTERNAL: { status: 500, message: () => 'Internal server error' },
   STORE_UNAVAILABLE: { status: 503, message: () => 'The data store is unavailable, retry later' },
   SHUTTING_DOWN: { status: 503, message: () => 'This server is shutting down' },
+  NO_RECORDING: { status: 409, message: (detail: string) => detail },
+  AI_OFF: {
+    status: 503,
+    message: () =>
+      'Transcripts, summaries and ratings are off on this server: set SIPSIM_TRANSCRIBE_URL and SIPSIM_LLM_URL (OpenAI-compatible servers), or serve --demo for the sandbox engine',
+  },
   CLICK_TO_CALL_OFF: {
     status: 503,
     message: () => 'Click-to-call is off on this server: set SIPSIM_SIP_PROXY (and SIPSIM_SIP_DOMAIN) to place calls through your SIP proxy',

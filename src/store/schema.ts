@@ -187,6 +187,47 @@ export interface Database {
     first_failure_at: number;
     locked_until: number | null;
   };
+  /** AI jobs and their results, one row per call and kind. Times are Unix milliseconds. */
+  call_ai_jobs: {
+    account_id: number;
+    id: Generated<number>;
+    call_id: number;
+    /** transcription, summary or rating */
+    kind: string;
+    /** pending (queued or running), done or failed */
+    status: string;
+    attempts: Generated<number>;
+    /** When the job is due; while a worker holds it, when its lease runs out. */
+    next_attempt_at: number;
+    created_at: number;
+    updated_at: number;
+    finished_at: number | null;
+    last_error: string | null;
+    /** The result as JSON, once done. */
+    result: string | null;
+  };
+  ai_settings: {
+    account_id: number;
+    summary_instructions: string | null;
+    /** JSON array of {name, description}. */
+    rating_criteria: string;
+    /** 1 or 0. */
+    auto_transcribe: number;
+    auto_transcribe_min_sec: number;
+    /** Calls up to this id have been considered for automatic transcription. */
+    auto_after_call_id: number;
+    updated_at: number;
+  };
+  /** Audio files sipsim holds, by the call's PBX id; the bytes are in the recordings directory. */
+  recordings: {
+    account_id: number;
+    pbx_id: string;
+    file_name: string | null;
+    content_type: string | null;
+    size_bytes: number | null;
+    created_at: number;
+    deleted_at: number | null;
+  };
   server_settings: {
     key: string;
     value: string;

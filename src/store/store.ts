@@ -43,6 +43,9 @@ import { ClickCallStore } from './click-call-store.js';
 import { TagNames } from './tag-names.js';
 import { UserStore } from './user-store.js';
 import { CallReportStore } from './call-report-store.js';
+import { AiJobStore } from './ai-job-store.js';
+import { AiSettingsStore } from './ai-settings-store.js';
+import { RecordingStore } from './recording-store.js';
 import { messagesOfFinishedCall, tagsMessage, type WebhookMessage } from '../webhooks/events.js';
 
 export interface Account {
@@ -190,6 +193,11 @@ export class Store {
   readonly users: UserStore;
   /** The dashboard's reads over calls: reports, changes, a call's webhooks. */
   readonly callReports: CallReportStore;
+  /** Transcription, summary and rating jobs of calls, with their results. */
+  readonly aiJobs: AiJobStore;
+  readonly aiSettings: AiSettingsStore;
+  /** Which call recordings sipsim holds. */
+  readonly recordings: RecordingStore;
 
   private constructor(
     conn: Connection,
@@ -203,6 +211,9 @@ export class Store {
     this.tagNames = new TagNames(conn.db, (operation) => this.run(operation));
     this.users = new UserStore(conn.db, (operation) => this.run(operation));
     this.callReports = new CallReportStore(conn.db, (operation) => this.run(operation));
+    this.aiJobs = new AiJobStore(conn.db, conn.engine, (operation) => this.run(operation), () => this.webhooks.announce());
+    this.aiSettings = new AiSettingsStore(conn.db, (operation) => this.run(operation));
+    this.recordings = new RecordingStore(conn.db, (operation) => this.run(operation));
   }
 
 

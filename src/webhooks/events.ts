@@ -4,6 +4,7 @@ import { sipCodeOfOutcome } from '../domain/outcomes.js';
 import { formatDateTime } from '../domain/time.js';
 import { WEBHOOK_EVENTS, type WebhookEventName } from '../domain/webhook-events.js';
 import type { PbxEvent } from '../ingest/events.js';
+import type { Rating, Segment } from '../domain/ai.js';
 
 export { WEBHOOK_EVENTS, type WebhookEventName };
 
@@ -123,4 +124,26 @@ export function testMessage(nowSeconds: number): WebhookMessage {
     timestamp: formatDateTime(nowSeconds),
     pbx_id: TEST_PBX_ID,
   });
+}
+
+// ---- the AI features' events, with the documented payloads ----
+
+/** The key a receiver deduplicates on: the call's PBX id, or its own id for calls that never came from a PBX. */
+const callKey = (call: { id: number; pbxId: string | null }) => call.pbxId ?? `call_${call.id}`;
+
+/** A transcript was stored: SIPSIM names the channels left (caller) and right (receiver) here. */
+export function speechMessage(call: { id: number; pbxId: string | null }, segments: Segment[]): WebhookMessage {
+  return message('speech', callKey(call), {
+    call_id: call.id,
+    speech_state: 'speech_stored',
+    payload: segments.map((s) => ({ text: s.text, start: s.start, end: s.end, start_sec: s.start, channel: s.channel === 0 ? 'left' : 'right' })),
+  });
+}
+
+export function summaryMessage(call: { id: number; pbxId: string | null }, summaryId: number, summary: string): WebhookMessage {
+  return message('summary', callKey(call), { id: summaryId, summary, call_id: call.id });
+}
+
+export function ratingMessage(call: { id: number; pbxId: string | null }, rating: Rating): WebhookMessage {
+  return message('rating', callKey(call), { event: 'rating', call_id: call.id, ...rating });
 }

@@ -112,12 +112,14 @@ describe.each(ENGINES)('writes with random bodies on %s', (engine) => {
       { method: 'PATCH', url: `/api/v2/phones/${phone.id}` },
       { method: 'POST', url: `/api/v2/calls/${callId}/tags` },
       { method: 'PUT', url: `/api/v2/calls/${callId}/tags` },
+      { method: 'PATCH', url: '/api/v2/settings/ai' },
     ];
   });
   afterAll(() => h?.close());
 
   const key = fc.oneof(
     fc.constantFrom('name', 'color', 'description', 'tag_ids', 'status', 'employee_id', 'group', 'record_setting', 'forwarding_setting'),
+    fc.constantFrom('summary_instructions', 'rating_criteria', 'auto_transcription', 'enabled', 'min_duration_sec'),
     fc.constantFrom('__proto__', 'constructor', ''),
     fc.string({ maxLength: 10 }),
   );

@@ -146,6 +146,17 @@ describe.each(ENGINES)('isolation between accounts on %s', (engine) => {
       'GET /api/v2/webhooks': [{ url: '/api/v2/webhooks', status: 200, data: [] }],
       'POST /api/v2/webhooks/:event': [{ url: '/api/v2/webhooks/tags', status: 409 }],
       'DELETE /api/v2/webhooks/:event': [{ url: '/api/v2/webhooks/incoming_call_end', status: 409 }],
+      // The other account's calls are not there to transcribe, summarise or rate; settings are the account's own.
+      ...Object.fromEntries(
+        ['transcription', 'summary', 'rating'].flatMap((kind) => [
+          [`POST /api/v2/calls/:id/${kind}`, [{ url: `/api/v2/calls/${victim.call}/${kind}`, status: 404, error: 'Call not found' }]],
+          [`GET /api/v2/calls/:id/${kind}`, [{ url: `/api/v2/calls/${victim.call}/${kind}`, status: 404, error: 'Call not found' }]],
+        ]),
+      ),
+      // A recording is the pushing account's own, under a PBX id the other account also uses.
+      'PUT /api/v2/pbx/recordings/:pbx_id': [{ url: '/api/v2/pbx/recordings/pbx-shared', body: { not: 'audio' }, status: 415 }],
+      'GET /api/v2/settings/ai': [{ url: '/api/v2/settings/ai', status: 200 }],
+      'PATCH /api/v2/settings/ai': [{ url: '/api/v2/settings/ai', body: { summary_instructions: 'Hijacked' }, status: 200 }],
       'POST /api/v2/pbx/freeswitch/cdr': [
         {
           url: '/api/v2/pbx/freeswitch/cdr',
@@ -163,6 +174,8 @@ describe.each(ENGINES)('isolation between accounts on %s', (engine) => {
         phone: await get(`/api/v2/phones/${victim.phone}`),
         employees: await get('/api/v2/employees'),
         webhooks: await store.webhooks.settings(victimAccount),
+        aiSettings: await store.aiSettings.get(victimAccount),
+        aiJobs: await store.aiJobs.get(victimAccount, victim.call, 'transcription'),
         deliveries: await store.webhooks.list(victimAccount, { limit: 100 }),
       };
     };

@@ -1,5 +1,11 @@
 import { ClickToCallService } from '../../src/click-to-call/service.js';
 import { SimulatedController, simulatedPhoneUri } from '../../src/click-to-call/simulated.js';
+import { SandboxEngine } from '../../src/ai/sandbox.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_RECORDINGS_CONFIG } from '../../src/config.js';
+import { RecordingService } from '../../src/recordings/service.js';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,7 +49,10 @@ async function startServer(engine: EngineName, config: Parameters<typeof buildAp
     maxActivePerAccount: 50,
     phoneUri: simulatedPhoneUri,
   });
-  const app = buildApp({ store, config, clickToCall });
+  // No worker runs the AI jobs here: what they answer while queued is what is documented.
+  const recordingsDir = mkdtempSync(join(tmpdir(), 'sipsim-openapi-recordings-'));
+  const recordings = new RecordingService(store, { ...DEFAULT_RECORDINGS_CONFIG, storeDir: recordingsDir });
+  const app = buildApp({ store, config, clickToCall, ai: new SandboxEngine(0), recordings });
   const routes: string[] = [];
   const serialized: string[] = [];
   app.addHook('onRoute', (route) => {
@@ -67,6 +76,7 @@ async function startServer(engine: EngineName, config: Parameters<typeof buildAp
       await app.close();
       await clickToCall.close();
       await close();
+      rmSync(recordingsDir, { recursive: true, force: true });
     },
   };
 }
@@ -119,6 +129,8 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
     let credentials: { clientId: string; clientSecret: string };
     let token: string;
     let outOfScope: string;
+    /** For the operations that need settings.read, which outOfScope has. */
+    let otherOutOfScope: string;
     const ids = { account: 0, sparePhone: 0, call: 0, unanswered: 0, important: 0, followUp: 0, spare: 0, alice: 0, bob: 0, desk: 0 };
     const window = 'start_time=2024-01-01T00:00:00Z&end_time=2024-01-31T23:59:59Z';
 
@@ -179,6 +191,13 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
       doc = (await response.json()) as Json;
       checker = new DocumentChecker(doc);
       token = (await send('POST', '/oauth/token', { token: null, json: { grant_type: 'client_credentials', ...idAndSecret() } })).body.access_token;
+      const narrowest = await issueClient(store, account.id, { scopes: 'account.read' });
+      otherOutOfScope = (
+        await send('POST', '/oauth/token', {
+          token: null,
+          json: { grant_type: 'client_credentials', client_id: narrowest.client.clientId, client_secret: narrowest.clientSecret },
+        })
+      ).body.access_token;
       const narrow = await issueClient(store, account.id, { scopes: 'settings.read' });
       outOfScope = (
         await send('POST', '/oauth/token', {
@@ -428,6 +447,36 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
       expect((await send('POST', '/api/v2/calls', { json: { phone_id: notFound, number: '+33612345678' } })).status).toBe(404);
       expect((await send('POST', '/api/v2/calls', { json: { phone_id: ids.sparePhone, number: '+33612345678' } })).status).toBe(409);
 
+      // ---- transcripts, summaries, ratings ----
+      for (const kind of ['transcription', 'summary', 'rating']) {
+        expect((await send('POST', `/api/v2/calls/${ids.unanswered}/${kind}`)).status).toBe(409);
+        expect((await send('POST', `/api/v2/calls/${notFound}/${kind}`)).status).toBe(404);
+        expect((await send('POST', `/api/v2/calls/x/${kind}`)).status).toBe(400);
+        expect((await send('GET', `/api/v2/calls/${ids.call}/${kind}`)).status).toBe(404);
+        expect((await send('GET', `/api/v2/calls/${notFound}/${kind}`)).status).toBe(404);
+        expect((await send('GET', `/api/v2/calls/0/${kind}`)).status).toBe(400);
+      }
+      expect((await send('POST', `/api/v2/calls/${ids.call}/transcription`)).status).toBe(201);
+      expect((await send('POST', `/api/v2/calls/${ids.call}/transcription`)).status).toBe(409);
+      expect((await send('GET', `/api/v2/calls/${ids.call}/transcription`)).body.data.speech_state).toBe('speech_sent_to_recognition');
+      for (const kind of ['summary', 'rating']) {
+        expect((await send('POST', `/api/v2/calls/${ids.call}/${kind}`)).status).toBe(201);
+        expect((await send('GET', `/api/v2/calls/${ids.call}/${kind}`)).body.data.status).toBe('pending');
+      }
+      expect((await send('GET', '/api/v2/settings/ai')).body.data.auto_transcription.enabled).toBe(false);
+      expect((await send('PATCH', '/api/v2/settings/ai', { json: { summary_instructions: 'Name the product' } })).body.data.summary_instructions).toBe('Name the product');
+      expect((await send('PATCH', '/api/v2/settings/ai', { json: { auto_transcription: { min_duration_sec: -1 } } })).status).toBe(400);
+
+      // ---- recordings ----
+      const ogg = { body: `OggS${'\u0000'.repeat(60)}`, headers: { 'content-type': 'audio/ogg' } };
+      const stored = await send('PUT', '/api/v2/pbx/recordings/doc-rec', ogg);
+      expect(stored.status).toBe(201);
+      expect((await send('PUT', '/api/v2/pbx/recordings/doc-rec', { ...ogg, body: 'not audio at all' })).status).toBe(415);
+      expect((await send('PUT', '/api/v2/pbx/recordings/bad%01id', ogg)).status).toBe(400);
+      const link = new URL(stored.body.data.play_record_link as string);
+      expect((await send('GET', link.pathname, { token: null })).status).toBe(200);
+      expect((await send('GET', '/recordings/not-a-link', { token: null })).status).toBe(404);
+
       // ---- webhooks ----
       expect((await send('GET', '/api/v2/webhooks/available')).body.data).toHaveLength(14);
       expect((await send('GET', '/api/v2/webhooks')).body.data).toEqual([]);
@@ -453,7 +502,7 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
             const r = await send(method.toUpperCase(), path, { token: bearer, json });
             expect(r.status, `${method} ${path}`).toBe(401);
           }
-          const denied = await send(method.toUpperCase(), path, { token: outOfScope, json });
+          const denied = await send(method.toUpperCase(), path, { token: op.security[0].oauth2[0] === 'settings.read' ? otherOutOfScope : outOfScope, json });
           expect(denied.status, `${method} ${path}`).toBe(403);
           expect(denied.body.errors[0]).toContain(`'${op.security[0].oauth2[0]}'`);
         }

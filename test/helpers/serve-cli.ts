@@ -16,8 +16,8 @@ export interface Served {
  * environment given; resolves once it says it serves (and whatever else
  * `ready` waits for).
  */
-export async function serveCli(databaseUrl: string, env: Record<string, string>, options: { ready?: RegExp } = {}): Promise<Served> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--database', databaseUrl], {
+export async function serveCli(databaseUrl: string, env: Record<string, string>, options: { ready?: RegExp; args?: string[] } = {}): Promise<Served> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--database', databaseUrl, ...(options.args ?? [])], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -2,12 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../../domain/errors.js';
 import { clickCallResource } from '../../click-to-call/service.js';
 import type { Store } from '../../store/store.js';
+import type { RecordingService } from '../../recordings/service.js';
+import { nowSeconds } from '../../domain/time.js';
+import { baseUrlOf } from './recordings.js';
 import { sendData } from '../envelope.js';
 import { requireScope } from '../plugins/auth.js';
 import { IdParams } from '../schemas/common.js';
 import { Data, GUARDED, OneOf, errors, needs } from '../schemas/responses.js';
 
-export function registerGetCall(app: FastifyInstance, store: Store): void {
+export function registerGetCall(app: FastifyInstance, store: Store, recordings: RecordingService): void {
   app.get<{ Params: { id: number } }>(
     '/api/v2/calls/:id',
     {
@@ -30,7 +33,8 @@ export function registerGetCall(app: FastifyInstance, store: Store): void {
       const call = await store.getCall(request.auth!.accountId, request.params.id);
       // Another account's call is reported exactly like a missing one.
       if (!call) throw new ApiError('NOT_FOUND', 'Call');
-      return sendData(request, reply, call);
+      const [linked] = await recordings.linkCalls(baseUrlOf(request), request.auth!.accountId, [call], nowSeconds());
+      return sendData(request, reply, linked);
     },
   );
 }

@@ -2,6 +2,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseListCallsQuery, type ListCallsQuery as ParsedQuery } from '../../domain/call-filters.js';
 import type { Store } from '../../store/store.js';
 import { sendList } from '../envelope.js';
+import type { RecordingService } from '../../recordings/service.js';
+import { nowSeconds } from '../../domain/time.js';
+import { baseUrlOf } from './recordings.js';
 import { Pager } from '../pagination.js';
 import { requireScope } from '../plugins/auth.js';
 import { ListCallsQuery } from '../schemas/calls.js';
@@ -10,7 +13,7 @@ import { GUARDED, List, errors, needs } from '../schemas/responses.js';
 const FILTERS_PROBLEM =
   'it was issued for other filters; send it with the same start_time, end_time, employees, tags, call_types and search as the request that returned it';
 
-export function registerListCalls(app: FastifyInstance, store: Store): void {
+export function registerListCalls(app: FastifyInstance, store: Store, recordings: RecordingService): void {
   const parsed = new WeakMap<FastifyRequest, ParsedQuery>();
 
   app.get(
@@ -48,7 +51,9 @@ export function registerListCalls(app: FastifyInstance, store: Store): void {
       const after = key ? { startTime: key[0]!, id: key[1]! } : null;
       const result = await store.listCalls(accountId, filter, limit, after);
       const next = result.next ? [result.next.startTime, result.next.id] : null;
-      return sendList(request, reply, result.calls, pager.pagination(result.calls.length, limit, next));
+      // Where sipsim holds a call's recording, the link is its own signed one.
+      const calls = await recordings.linkCalls(baseUrlOf(request), accountId, result.calls, nowSeconds());
+      return sendList(request, reply, calls, pager.pagination(result.calls.length, limit, next));
     },
   );
 }

@@ -54,6 +54,46 @@ export const WEBHOOK_PAYLOADS = {
   outgoing_call_end: payload('outgoing_call_end', { ...callFields, ...endFields, status: Type.String({ enum: ['ANSWER', 'BUSY', 'NOANSWER'] }) }, 'An outgoing call ended'),
   voicemail: payload('voicemail', { ...callFields, ...endFields }, 'A caller left a voicemail'),
   tags: payload('tags', { ...callFields, tags: Type.Array(Type.String(), { description: 'Every tag now on the call, by name' }) }, 'The tags of a call changed'),
+  speech: Type.Object(
+    {
+      call_id: Type.Integer({ minimum: 1, description: 'The call transcribed' }),
+      speech_state: Type.Literal('speech_stored'),
+      payload: Type.Array(
+        Type.Object(
+          {
+            text: Text('What was said'),
+            start: Type.Number({ minimum: 0, description: 'Start, in seconds from the start of the recording' }),
+            end: Type.Number({ minimum: 0, description: 'End, in seconds from the start of the recording' }),
+            start_sec: Type.Number({ minimum: 0, description: 'The same as start' }),
+            channel: Type.String({ enum: ['left', 'right'], description: 'left the caller, right the receiver' }),
+          },
+          closed,
+        ),
+      ),
+    },
+    { ...closed, description: "A call's transcript was stored (no `event` field: X-Webhook-Event names it)" },
+  ),
+  summary: Type.Object(
+    {
+      id: Type.Integer({ minimum: 1, description: 'The summary record, as GET /api/v2/calls/{id}/summary gives it' }),
+      summary: Text('The summary'),
+      call_id: Type.Integer({ minimum: 1, description: 'The call summarised' }),
+    },
+    { ...closed, description: "A call's summary was made (no `event` field: X-Webhook-Event names it)" },
+  ),
+  rating: payload(
+    'rating',
+    {
+      call_id: Type.Integer({ minimum: 1, description: 'The call rated' }),
+      overall_score: Type.Integer({ minimum: 1, maximum: 10, description: 'Overall quality' }),
+      criteria_scores: Type.Array(
+        Type.Object({ name: Text('The criterion'), score: Type.Integer({ minimum: 1, maximum: 10 }), feedback: Text('Why') }, closed),
+      ),
+      highlights: Type.Array(Type.String(), { description: 'What went well' }),
+      improvements: Type.Array(Type.String(), { description: 'What to do better' }),
+    },
+    "A call's quality rating was made",
+  ),
   test: payload(
     'test',
     { message: Text('A line saying the endpoint works'), timestamp: When('When it was sent'), pbx_id: Type.Literal('test_000000') },

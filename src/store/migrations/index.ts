@@ -6,6 +6,7 @@ import * as ingest from './003-ingest.js';
 import * as webhooks from './004-webhooks.js';
 import * as clickToCall from './005-click-to-call.js';
 import * as dashboard from './006-dashboard.js';
+import * as recordingsAi from './007-recordings-ai.js';
 
 /** Numbered migrations, applied in order; never edit one that has shipped. */
 const migrations: Record<string, { up(db: Kysely<any>, engine: Engine): Promise<void> }> = {
@@ -15,6 +16,7 @@ const migrations: Record<string, { up(db: Kysely<any>, engine: Engine): Promise<
   '004-webhooks': webhooks,
   '005-click-to-call': clickToCall,
   '006-dashboard': dashboard,
+  '007-recordings-ai': recordingsAi,
 };
 
 export function migrationProvider(engine: Engine): MigrationProvider {
