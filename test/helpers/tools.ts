@@ -21,3 +21,10 @@ export const HAS_PROMTOOL = works('promtool', ['--version']);
 /** In CI promtool must be there: .ci/run installs it. */
 export const PROMTOOL_READY = IN_CI || HAS_PROMTOOL;
 export const PROMTOOL_NOTICE = 'The promtool check of /metrics is SKIPPED: promtool is not installed. To run it: apt-get install prometheus';
+
+/** Real speech for the audio pipeline's tests: espeak-ng speaks, sox mixes and converts (with MP3 support). */
+export const HAS_SPEECH_TOOLS = works('espeak-ng', ['--version']) && works('sox', ['--version']);
+/** In CI they must be there: .ci/run installs them. */
+export const SPEECH_TOOLS_READY = IN_CI || HAS_SPEECH_TOOLS;
+export const SPEECH_TOOLS_NOTICE =
+  'The audio pipeline tests are SKIPPED: they need espeak-ng and sox. To run them: apt-get install espeak-ng sox libsox-fmt-mp3';
