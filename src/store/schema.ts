@@ -154,6 +154,18 @@ export interface Database {
     ended_at: number | null;
     updated_at: number;
   };
+  /** Text messages on the account's numbers. Times are Unix seconds. */
+  sms_messages: {
+    id: Generated<number>;
+    account_id: number;
+    event_key: string;
+    direction: string;
+    caller: string;
+    receiver: string;
+    message: string;
+    time: number;
+    created_at: number;
+  };
   server_settings: {
     key: string;
     value: string;

@@ -40,6 +40,7 @@ import type { PhoneRef, ResolvedCall } from '../ingest/resolve.js';
 import type { Database } from './schema.js';
 import { queueWebhooks, runOn, subscribedEvents, WebhookStore } from './webhook-store.js';
 import { ClickCallStore } from './click-call-store.js';
+import { SmsStore } from './sms-store.js';
 import { messagesOfFinishedCall, tagsMessage, type WebhookMessage } from '../webhooks/events.js';
 
 export interface Account {
@@ -178,6 +179,8 @@ export class Store {
   readonly clickCalls: ClickCallStore;
   /** Deleting an account and all of it. */
   readonly accounts: AccountStore;
+  /** Text messages and their webhooks. */
+  readonly sms: SmsStore;
 
   private constructor(
     conn: Connection,
@@ -188,6 +191,7 @@ export class Store {
     this.webhooks = new WebhookStore(conn.db, conn.engine, (operation) => this.run(operation));
     this.clickCalls = new ClickCallStore(conn.db, conn.engine, (operation) => this.run(operation), () => this.webhooks.announce());
     this.accounts = new AccountStore(conn.db, conn.engine, (operation) => this.run(operation));
+    this.sms = new SmsStore(conn.db, conn.engine, (operation) => this.run(operation), () => this.webhooks.announce());
   }
 
 

@@ -5,6 +5,7 @@ import * as directory from './002-directory.js';
 import * as ingest from './003-ingest.js';
 import * as webhooks from './004-webhooks.js';
 import * as clickToCall from './005-click-to-call.js';
+import * as sms from './008-sms.js';
 
 /** Numbered migrations, applied in order; never edit one that has shipped. */
 const migrations: Record<string, { up(db: Kysely<any>, engine: Engine): Promise<void> }> = {
@@ -13,6 +14,7 @@ const migrations: Record<string, { up(db: Kysely<any>, engine: Engine): Promise<
   '003-ingest': ingest,
   '004-webhooks': webhooks,
   '005-click-to-call': clickToCall,
+  '008-sms': sms,
 };
 
 export function migrationProvider(engine: Engine): MigrationProvider {
