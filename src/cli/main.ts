@@ -12,6 +12,7 @@ import { registerClientCommands } from './client.js';
 import { registerDirectoryCommands } from './directory.js';
 import { registerImportCommand } from './import.js';
 import { registerLoginCommand } from './login.js';
+import { registerTriggerCommands } from './trigger.js';
 import { registerAccountCommands } from './accounts.js';
 import { registerWebhookCommands } from './webhooks.js';
 import { VERSION } from '../version.js';
@@ -247,6 +248,7 @@ clients
 
 registerDirectoryCommands(program);
 registerClientCommands(program);
+registerTriggerCommands(program);
 registerLoginCommand(program);
 registerImportCommand(program);
 registerWebhookCommands(program);
