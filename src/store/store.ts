@@ -41,6 +41,7 @@ import type { Database } from './schema.js';
 import { queueWebhooks, runOn, subscribedEvents, WebhookStore } from './webhook-store.js';
 import { ClickCallStore } from './click-call-store.js';
 import { SmsStore } from './sms-store.js';
+import { DirectoryEditStore } from './directory-edit-store.js';
 import { messagesOfFinishedCall, tagsMessage, type WebhookMessage } from '../webhooks/events.js';
 
 export interface Account {
@@ -181,6 +182,8 @@ export class Store {
   readonly accounts: AccountStore;
   /** Text messages and their webhooks. */
   readonly sms: SmsStore;
+  /** Changing and removing employees and phones. */
+  readonly directoryEdits: DirectoryEditStore;
 
   private constructor(
     conn: Connection,
@@ -191,6 +194,7 @@ export class Store {
     this.webhooks = new WebhookStore(conn.db, conn.engine, (operation) => this.run(operation));
     this.clickCalls = new ClickCallStore(conn.db, conn.engine, (operation) => this.run(operation), () => this.webhooks.announce());
     this.accounts = new AccountStore(conn.db, conn.engine, (operation) => this.run(operation));
+    this.directoryEdits = new DirectoryEditStore(conn.db, conn.engine, (operation) => this.run(operation));
     this.sms = new SmsStore(conn.db, conn.engine, (operation) => this.run(operation), () => this.webhooks.announce());
   }
 
