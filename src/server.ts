@@ -25,6 +25,11 @@ export interface ServerOptions {
    * Returns text to print once serving, with `{BASE_URL}` to fill in, or null.
    */
   prepare?: (store: Store) => Promise<string | null>;
+  /**
+   * Runs once serving, in a single process only (not with several workers):
+   * work that goes on while the server runs, stopped first on shutdown.
+   */
+  whileServing?: (store: Store) => { stop(): void } | null;
 }
 
 /**
@@ -34,7 +39,7 @@ export interface ServerOptions {
  * store), restarts one that dies, sums their metrics, and stops them on a signal.
  * Workers run this same function, from the same command line, and only serve.
  */
-export async function runServer({ config, prepare }: ServerOptions): Promise<void> {
+export async function runServer({ config, prepare, whileServing }: ServerOptions): Promise<void> {
   if (cluster.isWorker) return runWorker(config);
   const location = parseDatabaseUrl(config.databaseUrl);
   if (config.workers > 1 && location.engine === 'sqlite' && location.path === ':memory:') {
@@ -81,12 +86,15 @@ export async function runServer({ config, prepare }: ServerOptions): Promise<voi
   const metricsServer = await serveMetricsPort(config, () => app.metrics.registry.metrics());
   const dispatcher = startDispatcher(app, store, config);
   const aiWorker = startAiWorker(app, store, config, ai);
-  stopOnSignals(app, store, config, ['SIGTERM', 'SIGINT'], metricsServer, dispatcher, clickToCall, aiWorker);
+  const background: Array<{ stop(): void }> = [];
+  stopOnSignals(app, store, config, ['SIGTERM', 'SIGINT'], metricsServer, dispatcher, clickToCall, aiWorker, background);
   // The port first: a second process started on a taken port stops here, before it builds any demo data.
   const url = await listen(app, config);
   announce(store.engine, url, await prepareOnce());
   if (clickToCall) process.stdout.write(`Click-to-call: ${clickToCall.description}\n`);
   if (ai) process.stdout.write(`Transcripts, summaries and ratings: ${ai.description}\n`);
+  const work = whileServing?.(store);
+  if (work) background.push(work);
 }
 
 /** The click-to-call service the config asks for, having ended calls a previous process left in progress. */
@@ -192,6 +200,7 @@ function stopOnSignals(
   dispatcher: WebhookDispatcher | null,
   clickToCall: ClickToCallService | null = null,
   aiWorker: AiWorker | null = null,
+  background: Array<{ stop(): void }> = [],
 ): void {
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
@@ -202,6 +211,7 @@ function stopOnSignals(
     stopping = true;
     app.log.info({ signal }, 'shutting down');
     app.draining = true;
+    for (const work of background) work.stop();
     await sleep(config.shutdownDelaySeconds * 1000);
     setTimeout(() => {
       app.log.error(`requests still in flight after ${config.shutdownTimeoutSeconds} s: exiting without them`);

@@ -37,7 +37,7 @@ const TABLE_ROWS = 20;
 
 type ConnectionOpts = ConnectionFlags;
 
-function connectionOptions(): Option[] {
+export function connectionOptions(): Option[] {
   return [
     new Option('--api-url <url>', `the server (default: the profile's, else ${DEFAULT_API_URL})`).env('SIPSIM_API_URL'),
     new Option('--client-id <id>', 'OAuth client id').env('SIPSIM_CLIENT_ID'),
@@ -50,7 +50,7 @@ function connectionOptions(): Option[] {
 const CREDENTIALS_HELP =
   'set SIPSIM_CLIENT_ID and SIPSIM_CLIENT_SECRET (or SIPSIM_TOKEN), pass --client-id and --client-secret (or --token), save a profile with `sipsim login`, or run from the folder where `npm start` keeps the sandbox';
 
-function connect(opts: ConnectionOpts, fetch?: FetchLike): Sipsim {
+export function connect(opts: ConnectionOpts, fetch?: FetchLike): Sipsim {
   let resolved;
   try {
     resolved = resolveConnection(opts);
@@ -81,7 +81,7 @@ function describeSdkError(error: SipsimError, apiUrl: string | undefined): strin
 }
 
 /** An action whose SDK failures print as one line and exit 1, like input errors. */
-function clientAction<A extends unknown[]>(run: (...args: A) => Promise<void>) {
+export function clientAction<A extends unknown[]>(run: (...args: A) => Promise<void>) {
   return action(async (...args: A) => {
     try {
       await run(...args);

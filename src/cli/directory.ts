@@ -5,6 +5,7 @@ import {
   DUPLICATE_TAG,
   employeeResource,
   phoneResource,
+  PHONE_NAME_MAX,
   PHONE_STATUSES,
   tagResource,
   type PhoneStatus,
@@ -14,7 +15,7 @@ import type { DirectoryPage, Store } from '../store/store.js';
 import { accountOption, action, CliError, databaseOption, jsonOption, positiveInt, print, requireAccount, table, withStore } from './common.js';
 
 /**
- * `sipsim employees|phones|tags create|list`: the directory of an account, for
+ * `sipsim employees|phones|tags create|list`, and update|delete for employees and phones: the directory of an account, for
  * a team that feeds sipsim from its own PBX. Input is checked with the API's
  * own schemas, so the CLI accepts exactly what the API would.
  */
@@ -106,6 +107,50 @@ export function registerDirectoryCommands(program: Command): void {
         print(opts.json, employeeResource(employee), `Employee ${employee.id} created: ${employee.name}`);
       }),
     );
+  employees
+    .command('update')
+    .description("change an employee's name or email")
+    .argument('<id>', 'employee id', positiveInt('id'))
+    .addOption(accountOption())
+    .option('--name <name>', 'full name')
+    .option('--email <email>', 'email address')
+    .option('--no-email', 'remove the email address')
+    .addOption(databaseOption())
+    .addOption(jsonOption())
+    .action(
+      action(async (id: number, opts) => {
+        if (opts.name === undefined && opts.email === undefined) throw new CliError('Nothing to change: give --name, --email or --no-email');
+        const employee = await withStore(opts.database, async (store) => {
+          await requireAccount(store, opts.account);
+          const current = await store.getEmployee(opts.account, id);
+          if (!current) throw new CliError(`No employee ${id} in account ${opts.account}; see: sipsim employees list --account ${opts.account}`);
+          // Commander gives --no-email as email: false.
+          const email = opts.email === false ? null : opts.email === undefined ? current.email : opts.email;
+          const input = checked<EmployeeCreate>(EmployeeCreate, { name: opts.name ?? current.name, email });
+          await store.directoryEdits.updateEmployee(opts.account, id, { name: input.name.trim(), email: input.email ?? null });
+          return (await store.getEmployee(opts.account, id))!;
+        });
+        print(opts.json, employeeResource(employee), `Employee ${employee.id} updated: ${employee.name}${employee.email ? ` <${employee.email}>` : ''}`);
+      }),
+    );
+  employees
+    .command('delete')
+    .description('remove an employee; their phones stay, belonging to nobody, and past calls keep their employee id')
+    .argument('<id>', 'employee id', positiveInt('id'))
+    .addOption(accountOption())
+    .addOption(databaseOption())
+    .addOption(jsonOption())
+    .action(
+      action(async (id: number, opts) => {
+        const freed = await withStore(opts.database, async (store) => {
+          await requireAccount(store, opts.account);
+          return store.directoryEdits.deleteEmployee(opts.account, id);
+        });
+        if (freed === null) throw new CliError(`No employee ${id} in account ${opts.account}; see: sipsim employees list --account ${opts.account}`);
+        const phones = freed.length ? `; phone${freed.length === 1 ? '' : 's'} ${freed.join(', ')} now belong${freed.length === 1 ? 's' : ''} to nobody` : '';
+        print(opts.json, { deleted: id, unassigned_phone_ids: freed }, `Employee ${id} deleted${phones}`);
+      }),
+    );
   listCommand(employees, {
     description: 'list employees with the ids of their phones',
     read: (store, accountId, after) => store.listEmployees(accountId, 1000, after),
@@ -159,6 +204,59 @@ export function registerDirectoryCommands(program: Command): void {
           }
         });
         print(opts.json, phoneResource(phone), `Phone ${phone.id} created: ${phone.number}${phone.internalNumber ? ` (extension ${phone.internalNumber})` : ''}`);
+      }),
+    );
+  phones
+    .command('update')
+    .description("change a phone line's name, status or employee")
+    .argument('<id>', 'phone id', positiveInt('id'))
+    .addOption(accountOption())
+    .option('--name <name>', 'a label')
+    .addOption(new Option('--status <status>', 'line status').choices([...PHONE_STATUSES]))
+    .option('--employee <id>', 'the employee it belongs to, or none')
+    .addOption(databaseOption())
+    .addOption(jsonOption())
+    .action(
+      action(async (id: number, opts) => {
+        if (opts.name === undefined && opts.status === undefined && opts.employee === undefined) {
+          throw new CliError('Nothing to change: give --name, --status or --employee');
+        }
+        let employeeId: number | null | undefined;
+        if (opts.employee !== undefined) {
+          if (opts.employee === 'none') employeeId = null;
+          else if (/^\d+$/.test(opts.employee) && Number(opts.employee) > 0) employeeId = Number(opts.employee);
+          else throw new CliError('Invalid --employee: an employee id, or none');
+        }
+        if (opts.name !== undefined && (!opts.name.trim() || opts.name.trim().length > PHONE_NAME_MAX)) throw new CliError(`Invalid --name: 1 to ${PHONE_NAME_MAX} characters`);
+        const phone = await withStore(opts.database, async (store) => {
+          await requireAccount(store, opts.account);
+          const result = await store.updatePhone(opts.account, id, {
+            ...(opts.name === undefined ? {} : { name: opts.name.trim() }),
+            ...(opts.status === undefined ? {} : { status: opts.status as PhoneStatus }),
+            ...(employeeId === undefined ? {} : { employeeId }),
+          });
+          if (result === 'no-phone') throw new CliError(`No phone ${id} in account ${opts.account}; see: sipsim phones list --account ${opts.account}`);
+          if (result === 'no-employee') throw new CliError(`No employee ${employeeId} in account ${opts.account}; see: sipsim employees list --account ${opts.account}`);
+          return result;
+        });
+        print(opts.json, phoneResource(phone), `Phone ${phone.id} updated: ${phone.name}, ${phone.status}, employee ${phone.employeeId ?? 'none'}`);
+      }),
+    );
+  phones
+    .command('delete')
+    .description('remove a phone line; past calls keep its id')
+    .argument('<id>', 'phone id', positiveInt('id'))
+    .addOption(accountOption())
+    .addOption(databaseOption())
+    .addOption(jsonOption())
+    .action(
+      action(async (id: number, opts) => {
+        const deleted = await withStore(opts.database, async (store) => {
+          await requireAccount(store, opts.account);
+          return store.directoryEdits.deletePhone(opts.account, id);
+        });
+        if (!deleted) throw new CliError(`No phone ${id} in account ${opts.account}; see: sipsim phones list --account ${opts.account}`);
+        print(opts.json, { deleted: id }, `Phone ${id} deleted`);
       }),
     );
   listCommand(phones, {

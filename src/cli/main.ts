@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { issueClient } from '../admin.js';
 import { loadConfig, type Config } from '../config.js';
 import { createDemo, DEMO_ACCOUNT_NAME } from '../demo/seed.js';
+import { DEFAULT_LIVE_RATE, startLiveCalls } from '../demo/live.js';
 import { ALL_SCOPES } from '../domain/scopes.js';
 import { formatDateTime, parseDateTime } from '../domain/time.js';
 import { Store } from '../store/store.js';
@@ -12,6 +13,7 @@ import { registerClientCommands } from './client.js';
 import { registerDirectoryCommands } from './directory.js';
 import { registerImportCommand } from './import.js';
 import { registerLoginCommand } from './login.js';
+import { registerTriggerCommands } from './trigger.js';
 import { registerAccountCommands } from './accounts.js';
 import { registerWebhookCommands } from './webhooks.js';
 import { registerUserCommands } from './users.js';
@@ -43,6 +45,7 @@ program
   .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', process.env.SIPSIM_LOG_LEVEL ?? 'info')
   .option('--demo', 'create the demo account on a fresh store and print credentials for it')
   .option('--demo-calls <n>', 'how many demo calls to create', positiveInt('--demo-calls'), 20000)
+  .option('--live [rate]', `with --demo: keep making calls on the demo account, played in real time, about RATE a minute (default ${DEFAULT_LIVE_RATE})`)
   .option('--workers <n>', 'processes serving the port, or auto for one per CPU', process.env.SIPSIM_WORKERS ?? '1')
   .option('--no-migrate', 'do not apply pending migrations first (run `sipsim migrate` as a step of its own)')
   .action(async (opts) => {
@@ -58,12 +61,45 @@ program
     });
     // The server's modules (HTTP, metrics, Redis) load only for this command, so
     // that the directory and admin commands start quickly.
+    const rate = liveRate(opts.live, opts.demo === true, config.workers);
     const { runServer } = await import('../server.js');
-    await runServer({ config, prepare: opts.demo ? (store) => prepareDemo(store, config, opts.demoCalls) : undefined });
+    let demoAccountId: number | null = null;
+    await runServer({
+      config,
+      prepare: opts.demo
+        ? async (store) => {
+            const prepared = await prepareDemo(store, config, opts.demoCalls);
+            demoAccountId = prepared.accountId;
+            return prepared.banner;
+          }
+        : undefined,
+      whileServing:
+        rate === null
+          ? undefined
+          : (store) => {
+              if (demoAccountId === null) return null;
+              process.stdout.write(`Live calls: about ${rate} a minute on the demo account, played in real time.\n`);
+              return startLiveCalls(store, demoAccountId, {
+                perMinute: rate,
+                onError: (error) => process.stderr.write(`sipsim: a live call failed: ${(error as Error).message}\n`),
+              });
+            },
+    });
   });
 
+/** `--live [rate]`: null when not asked for; a positive number of calls a minute otherwise. */
+function liveRate(value: string | boolean | undefined, demo: boolean, workers: string | number): number | null {
+  if (value === undefined || value === false) return null;
+  if (!demo) throw new InvalidArgumentError('--live makes calls on the demo account: give --demo too');
+  if (String(workers) !== '1') throw new InvalidArgumentError('--live runs in a single process: use --workers 1');
+  if (value === true) return DEFAULT_LIVE_RATE;
+  const rate = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !(rate > 0) || rate > 600) throw new InvalidArgumentError('--live RATE must be a number of calls a minute, above 0 and at most 600');
+  return rate;
+}
+
 /** Creates the demo account on an empty store and returns the banner for it. */
-async function prepareDemo(store: Store, config: Config, calls: number): Promise<string | null> {
+async function prepareDemo(store: Store, config: Config, calls: number): Promise<{ banner: string | null; accountId: number | null }> {
   const accounts = await store.listAccounts();
   let demoAccount = accounts.find((a) => a.name === DEMO_ACCOUNT_NAME);
   if (!demoAccount && accounts.length === 0) {
@@ -71,11 +107,11 @@ async function prepareDemo(store: Store, config: Config, calls: number): Promise
     const demo = await createDemo(store, { calls, onProgress: progressReporter(process.stderr.isTTY) });
     demoAccount = (await store.getAccount(demo.accountId))!;
   }
-  if (demoAccount) return ensureDemoCredentials(store, config, demoAccount.id);
+  if (demoAccount) return { banner: await ensureDemoCredentials(store, config, demoAccount.id), accountId: demoAccount.id };
   process.stderr.write(
     'This store already holds accounts, so no demo data was added. Create credentials with: sipsim clients create --account ID\n',
   );
-  return null;
+  return { banner: null, accountId: null };
 }
 
 program
@@ -248,6 +284,7 @@ clients
 
 registerDirectoryCommands(program);
 registerClientCommands(program);
+registerTriggerCommands(program);
 registerLoginCommand(program);
 registerImportCommand(program);
 registerWebhookCommands(program);

@@ -43,7 +43,7 @@ export const MAX_TEXT = 200;
 export const EARLIEST_TIME = Date.UTC(1990, 0, 1) / 1000;
 export const LATEST_TIME = Date.UTC(2100, 0, 1) / 1000;
 
-function text(value: unknown, field: string, required: boolean, max = MAX_TEXT): string | undefined | Error {
+export function text(value: unknown, field: string, required: boolean, max = MAX_TEXT): string | undefined | Error {
   if (value === undefined || value === null || value === '') {
     return required ? new Error(`${field} is required`) : undefined;
   }
@@ -57,7 +57,7 @@ function text(value: unknown, field: string, required: boolean, max = MAX_TEXT):
 }
 
 /** Event times as RFC 3339 text (as SIPSIM sends them) or Unix seconds (as a PBX script most easily does). */
-function eventTime(value: unknown): number | Error {
+export function eventTime(value: unknown): number | Error {
   let seconds: number | null = null;
   if (typeof value === 'number' && Number.isFinite(value)) seconds = Math.floor(value);
   else if (typeof value === 'string') {
@@ -73,7 +73,7 @@ export function parsePbxEvent(value: unknown): PbxEvent | string {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'an event must be a JSON object';
   const v = value as Record<string, unknown>;
   if (typeof v.event !== 'string' || !(PBX_EVENT_NAMES as readonly string[]).includes(v.event)) {
-    return `event must be one of ${PBX_EVENT_NAMES.join(', ')}`;
+    return `event must be one of ${PBX_EVENT_NAMES.join(', ')}, sms`;
   }
   const event = v.event as PbxEventName;
   const pbxId = text(v.pbx_id, 'pbx_id', true);

@@ -7,7 +7,8 @@ import type { Store } from '../store/store.js';
 import { assembleCall, EARLIEST_TIME, ENDING_EVENTS, eventKey, LATEST_TIME, parsePbxEvent, type PbxEvent } from './events.js';
 import type { PbxCallRecord } from './record.js';
 import { DirectoryIndex, resolveCall, type ResolvedCall } from './resolve.js';
-import { messageOfPbxEvent } from '../webhooks/events.js';
+import { messageOfPbxEvent, smsMessage } from '../webhooks/events.js';
+import { parseSmsEvent, smsKey, type SmsEvent } from './sms.js';
 
 /** Rules every record must keep whatever its source; the reason names the field. */
 export function checkRecord(record: PbxCallRecord): string | null {
@@ -121,7 +122,13 @@ export async function importRecords(
   return results;
 }
 
-export type EventResult = { status: 'accepted' | 'duplicate'; pbxId: string } | { status: 'rejected'; error: string };
+export type EventResult =
+  | { status: 'accepted' | 'duplicate'; pbxId: string }
+  | { status: 'accepted' | 'duplicate'; smsId?: number }
+  | { status: 'rejected'; error: string };
+
+const isSms = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && (value as { event?: unknown }).event === 'sms';
 
 /**
  * Takes live events in: stores each new one and rebuilds the call it belongs
@@ -134,9 +141,9 @@ export async function ingestEvents(
   values: unknown[],
 ): Promise<{ events: EventResult[]; calls: Array<{ pbxId: string } & UpsertResult>; refusedCalls: Array<{ pbxId: string; error: string }> }> {
   const receivedAt = Math.floor(Date.now() / 1000);
-  const parsed = values.map(parsePbxEvent);
+  const parsed = values.map((v): PbxEvent | SmsEvent | string => (isSms(v) ? parseSmsEvent(v, receivedAt) : parsePbxEvent(v)));
   const rows = parsed
-    .filter((p): p is PbxEvent => typeof p !== 'string')
+    .filter((p): p is PbxEvent => typeof p !== 'string' && p.event !== 'sms')
     .map((event) => ({
       pbxId: event.pbx_id,
       key: eventKey(event),
@@ -164,11 +171,24 @@ export async function ingestEvents(
     }
     return assembled;
   });
+  // SMS have no call: they are stored on their own, each with its webhook.
+  const texts = parsed.filter((p): p is SmsEvent => typeof p !== 'string' && p.event === 'sms');
+  const smsIds = await store.sms.receive(
+    accountId,
+    texts.map((t) => ({ key: smsKey(t), direction: t.direction, caller: t.caller, receiver: t.receiver, message: t.message, time: t.time, webhook: smsMessage(t) })),
+  );
   // The same event twice in one post: the first is taken, the second is the duplicate.
   const taken = new Set<string>();
   let row = 0;
   const events = parsed.map((p): EventResult => {
     if (typeof p === 'string') return { status: 'rejected', error: p };
+    if (p.event === 'sms') {
+      const key = smsKey(p);
+      const id = smsIds.get(key);
+      const accepted = id !== undefined && !taken.has(key);
+      taken.add(key);
+      return accepted ? { status: 'accepted', smsId: id } : { status: 'duplicate' };
+    }
     const key = rows[row++]!.key;
     const accepted = fresh.has(key) && !taken.has(key);
     taken.add(key);

@@ -228,6 +228,18 @@ export interface Database {
     created_at: number;
     deleted_at: number | null;
   };
+  /** Text messages on the account's numbers. Times are Unix seconds. */
+  sms_messages: {
+    id: Generated<number>;
+    account_id: number;
+    event_key: string;
+    direction: string;
+    caller: string;
+    receiver: string;
+    message: string;
+    time: number;
+    created_at: number;
+  };
   server_settings: {
     key: string;
     value: string;

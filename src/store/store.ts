@@ -46,6 +46,8 @@ import { CallReportStore } from './call-report-store.js';
 import { AiJobStore } from './ai-job-store.js';
 import { AiSettingsStore } from './ai-settings-store.js';
 import { RecordingStore } from './recording-store.js';
+import { SmsStore } from './sms-store.js';
+import { DirectoryEditStore } from './directory-edit-store.js';
 import { messagesOfFinishedCall, tagsMessage, type WebhookMessage } from '../webhooks/events.js';
 
 export interface Account {
@@ -198,6 +200,10 @@ export class Store {
   readonly aiSettings: AiSettingsStore;
   /** Which call recordings sipsim holds. */
   readonly recordings: RecordingStore;
+  /** Text messages and their webhooks. */
+  readonly sms: SmsStore;
+  /** Changing and removing employees and phones. */
+  readonly directoryEdits: DirectoryEditStore;
 
   private constructor(
     conn: Connection,
@@ -214,6 +220,8 @@ export class Store {
     this.aiJobs = new AiJobStore(conn.db, conn.engine, (operation) => this.run(operation), () => this.webhooks.announce());
     this.aiSettings = new AiSettingsStore(conn.db, (operation) => this.run(operation));
     this.recordings = new RecordingStore(conn.db, (operation) => this.run(operation));
+    this.directoryEdits = new DirectoryEditStore(conn.db, conn.engine, (operation) => this.run(operation));
+    this.sms = new SmsStore(conn.db, conn.engine, (operation) => this.run(operation), () => this.webhooks.announce());
   }
 
 

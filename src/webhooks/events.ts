@@ -68,6 +68,18 @@ export function messageOfPbxEvent(e: PbxEvent): WebhookMessage {
   return message(e.event, e.pbx_id, payload);
 }
 
+/** An SMS sent or received on one of the account's numbers; it has no call, so no PBX id. */
+export function smsMessage(sms: { caller: string; receiver: string; message: string; time: number; direction: 'inbound' | 'outbound' }): WebhookMessage {
+  return message('sms', null, {
+    event: 'sms',
+    caller: sms.caller,
+    receiver: sms.receiver,
+    message: sms.message,
+    time: formatDateTime(sms.time),
+    direction: sms.direction,
+  });
+}
+
 /** What the end of a stored call needs; both stored calls and imported records have it. */
 export interface FinishedCall {
   pbxId: string | null;

@@ -23,7 +23,7 @@ export function registerPbxEvents(app: FastifyInstance, store: Store): void {
         operationId: 'postPbxEvents',
         summary: 'Post call-lifecycle events from a PBX',
         description:
-          'Events shaped as SIPSIM\'s webhooks. Repeats change nothing. Answers 202 with the outcome of each event; ' +
+          'Events shaped as SIPSIM\'s webhooks, and SMS sent or received on the account\'s numbers (`sms`, which sends the sms webhook). Repeats change nothing. Answers 202 with the outcome of each event; ' +
           'a post in which no event could be taken is a 400 that names each problem.',
         ...needsFromPbx('calls.write'),
         body: PbxEventsBody,
@@ -46,7 +46,13 @@ export function registerPbxEvents(app: FastifyInstance, store: Store): void {
           accepted: count('accepted'),
           duplicates: count('duplicate'),
           rejected: count('rejected'),
-          events: events.map((e, index) => ('error' in e ? { index, status: e.status, error: e.error } : { index, status: e.status, pbx_id: e.pbxId })),
+          events: events.map((e, index) =>
+            'error' in e
+              ? { index, status: e.status, error: e.error }
+              : 'pbxId' in e
+                ? { index, status: e.status, pbx_id: e.pbxId }
+                : { index, status: e.status, ...(e.smsId === undefined ? {} : { sms_id: e.smsId }) },
+          ),
           calls: calls.map((c) => ({ pbx_id: c.pbxId, id: c.id, outcome: c.outcome })),
           refused_calls: refusedCalls.map((c) => ({ pbx_id: c.pbxId, error: c.error })),
         },

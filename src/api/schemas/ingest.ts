@@ -101,9 +101,11 @@ export const PbxEventsBody = Type.Union([AnyObject, Type.Array(AnyItem, { maxIte
     `One event or an array of up to ${MAX_BATCH}. An event: event (${PBX_EVENT_NAMES.join(', ')}), ` +
     'pbx_id (the PBX\'s id of the call, the same on all its events), caller, receiver (for an answer: who answered), ' +
     'time (RFC 3339 or Unix seconds), caller_name; end events add duration (seconds of talk), status ' +
-    '(ANSWER, MISSED, BUSY, NOANSWER, CANCEL, UNAVAILABLE), sip_code (the final SIP code, which wins over status) and audio_path.',
+    '(ANSWER, MISSED, BUSY, NOANSWER, CANCEL, UNAVAILABLE), sip_code (the final SIP code, which wins over status) and audio_path. ' +
+    'An SMS: event "sms", caller (the sender), receiver, message, direction (inbound or outbound), time (optional: when it was received).',
   examples: [
     { event: 'incoming_call_start', caller: '+33612345678', receiver: '+33198765432', time: '2025-01-15T10:30:00Z', pbx_id: 'call_abc123' },
+    { event: 'sms', caller: '+33612345678', receiver: '+33198765432', message: 'Can you call me back?', direction: 'inbound' },
   ],
 });
 
@@ -125,6 +127,7 @@ export const EventsAccepted = Type.Object(
           index: Type.Integer({ minimum: 0 }),
           status: Type.String({ enum: ['accepted', 'duplicate', 'rejected'] }),
           pbx_id: Type.Optional(Type.String()),
+          sms_id: Type.Optional(Type.Integer({ minimum: 1, description: 'The SMS stored, for an sms event' })),
           error: Type.Optional(Type.String()),
         },
         { additionalProperties: false },

@@ -94,6 +94,17 @@ export const WEBHOOK_PAYLOADS = {
     },
     "A call's quality rating was made",
   ),
+  sms: payload(
+    'sms',
+    {
+      caller: Text('The sender\'s number'),
+      receiver: Text('The recipient\'s number'),
+      message: Text('The text of the message'),
+      time: When('When it was sent or received'),
+      direction: Type.String({ enum: ['inbound', 'outbound'], description: 'inbound: received on one of the account\'s numbers; outbound: sent from one' }),
+    },
+    'An SMS was received on, or sent from, one of the account\'s numbers',
+  ),
   test: payload(
     'test',
     { message: Text('A line saying the endpoint works'), timestamp: When('When it was sent'), pbx_id: Type.Literal('test_000000') },

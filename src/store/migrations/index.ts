@@ -7,6 +7,7 @@ import * as webhooks from './004-webhooks.js';
 import * as clickToCall from './005-click-to-call.js';
 import * as dashboard from './006-dashboard.js';
 import * as recordingsAi from './007-recordings-ai.js';
+import * as sms from './008-sms.js';
 
 /** Numbered migrations, applied in order; never edit one that has shipped. */
 const migrations: Record<string, { up(db: Kysely<any>, engine: Engine): Promise<void> }> = {
@@ -17,6 +18,7 @@ const migrations: Record<string, { up(db: Kysely<any>, engine: Engine): Promise<
   '005-click-to-call': clickToCall,
   '006-dashboard': dashboard,
   '007-recordings-ai': recordingsAi,
+  '008-sms': sms,
 };
 
 export function migrationProvider(engine: Engine): MigrationProvider {
