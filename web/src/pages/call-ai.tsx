@@ -206,14 +206,17 @@ function Lines({ segments, names, audio }: { segments: Segment[]; names: [string
         const body = (
           <>
             <span class="when">{clock(segment.start)}</span>
+            <span class="sr-only">, </span>
             <span class="who">{names[segment.channel]}</span>
+            <span class="sr-only">: </span>
             <span class="said">{segment.text}</span>
           </>
         );
         return (
           <li class={`line channel-${segment.channel}${index === current ? ' speaking' : ''}`} data-start={segment.start} aria-current={index === current ? 'true' : undefined}>
             {player ? (
-              <button type="button" class="line-seek" onClick={() => seek(segment)} aria-label={`Play from ${clock(segment.start)}: ${names[segment.channel]}: ${segment.text}`}>
+              <button type="button" class="line-seek" onClick={() => seek(segment)} title={`Play from ${clock(segment.start)}`}>
+                <span class="sr-only">Play from </span>
                 {body}
               </button>
             ) : (
