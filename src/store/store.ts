@@ -45,6 +45,7 @@ import { UserStore } from './user-store.js';
 import { CallReportStore } from './call-report-store.js';
 import { AiJobStore } from './ai-job-store.js';
 import { AiSettingsStore } from './ai-settings-store.js';
+import { TagCountStore } from './tag-count-store.js';
 import { RecordingStore } from './recording-store.js';
 import { messagesOfFinishedCall, tagsMessage, type WebhookMessage } from '../webhooks/events.js';
 
@@ -198,6 +199,8 @@ export class Store {
   readonly aiSettings: AiSettingsStore;
   /** Which call recordings sipsim holds. */
   readonly recordings: RecordingStore;
+  /** How many calls carry each tag. */
+  readonly tagCounts: TagCountStore;
 
   private constructor(
     conn: Connection,
@@ -214,6 +217,7 @@ export class Store {
     this.aiJobs = new AiJobStore(conn.db, conn.engine, (operation) => this.run(operation), () => this.webhooks.announce());
     this.aiSettings = new AiSettingsStore(conn.db, (operation) => this.run(operation));
     this.recordings = new RecordingStore(conn.db, (operation) => this.run(operation));
+    this.tagCounts = new TagCountStore(conn.db, (operation) => this.run(operation));
   }
 
 
