@@ -1,6 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ENGINES, engineAvailable } from '../helpers/engines.js';
+import { serveCli } from '../helpers/serve-cli.js';
 import { ADMIN, BROWSER_READY, MEMBER, accessibilityProblems, launchBrowser, newPage, screenshot, signIn, startDashboard, type Dashboard } from './support.js';
 
 // Code run inside the page: the browser's globals, untyped here (the tests compile without the DOM library).
@@ -116,5 +117,21 @@ describe.skipIf(!BROWSER_READY).each(ENGINES.filter(engineAvailable))("the call 
     await page.locator('.transcript-panel').getByText(/no transcript yet/).waitFor();
     expect(await page.getByRole('button', { name: 'Transcribe', exact: true }).count()).toBe(0);
     await context.close();
+  });
+  it('a server without a transcription engine says so when asked for a transcript', async () => {
+    // A second server over the same store, with the engine turned off.
+    const off = await serveCli(dashboard.database.url, { SIPSIM_AI_ENGINE: 'off' });
+    try {
+      const answered = (await calls()).filter((c) => c.answered && c.play_record_link);
+      const untouched = answered[answered.length - 2];
+      const { context, page } = await newPage(browser);
+      await signIn(page, off.url, ADMIN, `/calls/${untouched.id}`);
+      await page.getByRole('button', { name: 'Transcribe', exact: true }).click();
+      await page.locator('.transcript-panel').getByText(/Transcription is not configured/).waitFor();
+      expect((await dashboard.api(`/api/v2/calls/${untouched.id}/transcription`)).status).toBe(404);
+      await context.close();
+    } finally {
+      await off.stop();
+    }
   });
 });
