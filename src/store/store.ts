@@ -45,6 +45,7 @@ import { UserStore } from './user-store.js';
 import { CallReportStore } from './call-report-store.js';
 import { AiJobStore } from './ai-job-store.js';
 import { AiSettingsStore } from './ai-settings-store.js';
+import { TagCountStore } from './tag-count-store.js';
 import { RecordingStore } from './recording-store.js';
 import { SmsStore } from './sms-store.js';
 import { DirectoryEditStore } from './directory-edit-store.js';
@@ -204,6 +205,8 @@ export class Store {
   readonly sms: SmsStore;
   /** Changing and removing employees and phones. */
   readonly directoryEdits: DirectoryEditStore;
+  /** How many calls carry each tag. */
+  readonly tagCounts: TagCountStore;
 
   private constructor(
     conn: Connection,
@@ -222,6 +225,7 @@ export class Store {
     this.recordings = new RecordingStore(conn.db, (operation) => this.run(operation));
     this.directoryEdits = new DirectoryEditStore(conn.db, conn.engine, (operation) => this.run(operation));
     this.sms = new SmsStore(conn.db, conn.engine, (operation) => this.run(operation), () => this.webhooks.announce());
+    this.tagCounts = new TagCountStore(conn.db, (operation) => this.run(operation));
   }
 
 

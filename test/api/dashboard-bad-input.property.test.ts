@@ -14,6 +14,7 @@ const RUNS = { sqlite: 400, postgres: 200 } as const;
 const ENDPOINTS: Array<{ method: 'GET' | 'POST' | 'PUT' | 'DELETE'; url: string; body: boolean }> = [
   { method: 'GET', url: '/dashboard/api/reports', body: false },
   { method: 'GET', url: '/dashboard/api/calls/changes', body: false },
+  { method: 'GET', url: '/dashboard/api/tags/counts', body: false },
   { method: 'GET', url: '/dashboard/api/webhook/deliveries', body: false },
   { method: 'GET', url: '/dashboard/api/calls/1/webhooks', body: false },
   { method: 'PUT', url: '/dashboard/api/webhook', body: true },

@@ -4,6 +4,7 @@ import { CallType, Caller, TagChip, outcomeLabel, tagColor } from '../components
 import { Empty, Failure, Loading, Resolved, useAsync } from '../components/states';
 import { refreshDirectory, useDirectory, type Directory } from '../directory';
 import { paths } from '../paths';
+import { CallAi } from './call-ai';
 import { useSession, useZone } from '../session';
 import { formatDuration, formatFull, zoneLabel } from '../time';
 import type { Call, ClickToCall, Delivery } from '../types';
@@ -12,6 +13,8 @@ export function CallPage({ id }: { id: string }) {
   const zone = useZone();
   const { directory } = useDirectory();
   const state = useAsync((signal) => get<Call>(`/api/v2/calls/${encodeURIComponent(id)}`, undefined, signal).then((a) => a.data), [id]);
+  // The player, once it is in the page: the transcript follows it and seeks it.
+  const [audio, setAudio] = useState<HTMLAudioElement | null>(null);
   return (
     <section class="call-page">
       <p class="back">
@@ -34,9 +37,10 @@ export function CallPage({ id }: { id: string }) {
                 {call.play_record_link && (
                   <section class="panel">
                     <h2>Recording</h2>
-                    <audio controls preload="metadata" src={call.play_record_link} aria-label={`Recording of call ${call.id}`} />
+                    <audio ref={setAudio} controls preload="metadata" src={call.play_record_link} aria-label={`Recording of call ${call.id}`} />
                   </section>
                 )}
+                <CallAi call={call} directory={directory} audio={call.play_record_link ? audio : null} />
               </div>
               <div>
                 <Timeline call={call} zone={zone} />
