@@ -3,7 +3,7 @@ import swagger, { type FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import type { Scope } from '../domain/scopes.js';
-import { COMPONENTS } from './schemas/responses.js';
+import { COMPONENTS, errors } from './schemas/responses.js';
 
 export const OPENAPI_PATH = '/api/v2/openapi.json';
 
@@ -11,7 +11,7 @@ export const OPENAPI_PATH = '/api/v2/openapi.json';
 const SCOPES: Record<Scope, string> = {
   'account.read': 'Read the account and its employees',
   'calls.read': 'Read call history',
-  'calls.write': 'Put call records in from a PBX: live events, FreeSWITCH records, imports (see docs/scopes.md)',
+  'calls.write': 'Put call records in from a PBX: live events, FreeSWITCH records, imports, recordings (see docs/scopes.md)',
   'calls.create': 'Click-to-call: place a call and hang it up',
   'calls.tags.write': 'Tag calls and untag them',
   'calls.transcription.read': 'Read call transcriptions',
@@ -82,6 +82,13 @@ export function registerOpenApi(app: FastifyInstance, version: string): void {
     },
     // Hidden routes (the document itself, the docs' assets) stay out of the document.
     hiddenTag: 'internal',
+    // The router answers a path parameter over its length limit with a 414 before any route
+    // runs, so every operation with one documents it. Routes with a transform of their own
+    // (documentBodyAs) have no path parameter.
+    transform: ({ schema, url }) => {
+      if (!url.includes(':') || !schema?.response) return { schema, url };
+      return { schema: { ...schema, response: { ...(schema.response as object), ...errors(414) } }, url };
+    },
     // Components are named by their `$id` (Call, Tag...) rather than def-0, def-1...
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });

@@ -279,7 +279,12 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
           .filter(([, op]) => op.security?.[0]?.oauth2?.[0] === scope)
           .map(([where]) => where)
           .sort();
-      expect(guardedBy('calls.write')).toEqual(['post /api/v2/calls/import', 'post /api/v2/pbx/events', 'post /api/v2/pbx/freeswitch/cdr']);
+      expect(guardedBy('calls.write')).toEqual([
+        'post /api/v2/calls/import',
+        'post /api/v2/pbx/events',
+        'post /api/v2/pbx/freeswitch/cdr',
+        'put /api/v2/pbx/recordings/{pbx_id}',
+      ]);
       expect(scopes['calls.write']).toMatch(/PBX.*imports/);
       expect(guardedBy('calls.create')).toEqual(['delete /api/v2/calls/{id}', 'post /api/v2/calls']);
       expect(scopes['calls.create']).toMatch(/^Click-to-call/);

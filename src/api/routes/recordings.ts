@@ -9,7 +9,7 @@ import type { Store } from '../../store/store.js';
 import { sendData } from '../envelope.js';
 import { requireScope } from '../plugins/auth.js';
 import { hinted } from '../schemas/common.js';
-import { Data, GUARDED, errors, needsFromPbx } from '../schemas/responses.js';
+import { Data, GUARDED, PUBLIC, errors, needsFromPbx } from '../schemas/responses.js';
 
 /** The base URL clients reached this server at, for links in answers. */
 export const baseUrlOf = (request: FastifyRequest) => `${request.protocol}://${request.host}`;
@@ -94,6 +94,8 @@ export function registerRecordings(app: FastifyInstance, store: Store, recording
       schema: {
         tags: ['Calls'],
         operationId: 'playRecording',
+        // The signed link is the credential: a browser's <audio> sends no token.
+        ...PUBLIC,
         summary: 'Play a recording by its link',
         description:
           "What a call's play_record_link points at when sipsim holds the recording: no token needed while the link lasts. " +

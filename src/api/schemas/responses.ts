@@ -238,7 +238,7 @@ export const Download = (description: string, media: Record<string, TSchema>, he
 
 // ---- errors ----
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 414 | 415 | 429 | 503;
 
 /** Each error status: its component's name, what it means, the headers it comes with. */
 const ERROR_KINDS: Record<ErrorStatus, { name: string; meaning: string; headers?: Record<string, object> }> = {
@@ -258,6 +258,7 @@ const ERROR_KINDS: Record<ErrorStatus, { name: string; meaning: string; headers?
   404: { name: 'NotFound', meaning: 'No such object in the account of the token' },
   409: { name: 'Conflict', meaning: 'Conflicts with the current state, such as a name that is taken' },
   413: { name: 'PayloadTooLarge', meaning: 'Request body too large' },
+  414: { name: 'PathParameterTooLong', meaning: 'A path parameter is longer than the router takes (200 characters)' },
   415: { name: 'UnsupportedMediaType', meaning: 'Unsupported content type' },
   429: {
     name: 'TooManyRequests',
