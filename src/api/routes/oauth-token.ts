@@ -65,7 +65,10 @@ export function registerOauthToken(app: FastifyInstance, store: Store, tokenTtlS
     if ('repeated' in form) {
       return oauthError(reply, 400, 'invalid_request', `Parameter '${form.repeated}' must not be repeated`);
     }
-    if ('notText' in form) return oauthError(reply, 400, 'invalid_request', `Parameter '${form.notText}' must be a string`);
+    // The schema's own message where it has one (it names the field and the type it takes).
+    if ('notText' in form) {
+      return oauthError(reply, 400, 'invalid_request', request.validationError?.message ?? `Parameter '${form.notText}' must be a string`);
+    }
     const grantType = form.grant_type;
     // Another grant is named as such, though the schema (a constant) refuses it too.
     if (grantType && grantType !== 'client_credentials') {
