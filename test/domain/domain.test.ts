@@ -141,6 +141,8 @@ describe('error registry', () => {
       ROUTE_NOT_FOUND: 404,
       METHOD_NOT_ALLOWED: 405,
       CONFLICT: 409,
+      NO_RECORDING: 409,
+      GONE: 410,
       BAD_URL: 400,
       BODY_TOO_LARGE: 413,
       PATH_PARAMETER_TOO_LONG: 414,
@@ -151,6 +153,7 @@ describe('error registry', () => {
       STORE_UNAVAILABLE: 503,
       SHUTTING_DOWN: 503,
       CLICK_TO_CALL_OFF: 503,
+      AI_OFF: 503,
     });
     expect(new ApiError('NOT_FOUND', 'Call').messages).toEqual(['Call not found']);
   });

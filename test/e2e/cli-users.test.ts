@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/engines.js';
-import { CLI, ROOT, openApi, sipsimJson, type RunResult } from './support.js';
+import { CLI, ROOT, openApi, sipsim, sipsimJson, type RunResult } from './support.js';
 
 /** The CLI with something on its standard input (a password), and no terminal. */
 function sipsimWithInput(args: string[], input: string | null): Promise<RunResult> {
@@ -30,6 +30,7 @@ describe('the users commands', () => {
   beforeAll(async () => {
     database = await createTestDatabase('sqlite');
     db = ['--database', database.url];
+    await sipsim(['migrate', ...db]);
     account = (await sipsimJson(['accounts', 'create', '--name', 'Acme', '--timezone', 'Europe/Paris', ...db, '--json'])).account_id;
     employee = (await sipsimJson(['employees', 'create', '--account', String(account), '--name', 'Ana', ...db, '--json'])).id;
   }, 120000);
