@@ -62,7 +62,9 @@ export class OpenApiChecker {
    * checked against and are left alone.
    */
   problems(seen: SeenResponse): string[] {
-    const path = seen.url.split('?')[0]!;
+    // The path the server saw: dot segments resolved, as the client resolves them
+    // before sending (`/calls/0/tags/.` is `/calls/0/tags/`).
+    const path = new URL(seen.url, 'http://localhost').pathname;
     const template = this.templateOf(path);
     if (!template) return [];
     const operation = this.doc.paths[template][seen.method.toLowerCase()];
