@@ -98,7 +98,9 @@ describe.sequential('sipsim serve --workers 2', () => {
     new Set(server.logs().filter((l) => l.msg === 'request' && l.path === path).map((l) => l.pid as number));
 
   beforeAll(async () => {
-    server = await serve(['--workers', '2', '--demo', '--demo-calls', '200']);
+    // A shutdown timeout far beyond any wait of the SIGTERM test: on a loaded machine, seeing the
+    // listener close can take longer than the default 10 s, and the test holds its request until then.
+    server = await serve(['--workers', '2', '--demo', '--demo-calls', '200'], { SIPSIM_SHUTDOWN_TIMEOUT: '300' });
     clientId = /client_id: +(\S+)/.exec(server.stdout())![1]!;
     clientSecret = /client_secret: +(\S+)/.exec(server.stdout())![1]!;
   }, 60000);
