@@ -121,3 +121,31 @@ export class StoreConflictError extends Error {
     this.name = 'StoreConflictError';
   }
 }
+
+/**
+ * A row the caller named does not exist (or is not the caller's to see). The
+ * one way every layer says "not found": the API answers 404 NOT_FOUND with
+ * `${what} not found`, the CLI prints it. `find…` lookups whose absence is a
+ * normal answer return null instead.
+ */
+export class NotFoundError extends Error {
+  constructor(
+    /** What was not found, as the message starts: "Tag", "Phone 12". */
+    readonly what: string,
+  ) {
+    super(`${what} not found`);
+    this.name = 'NotFoundError';
+  }
+}
+
+/**
+ * A request that breaks a rule of the current state (a duplicate name, a call
+ * without a recording). The one way every layer says "conflict": the API
+ * answers 409 CONFLICT with this message.
+ */
+export class ConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConflictError';
+  }
+}

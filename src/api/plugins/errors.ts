@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, StoreConflictError, StoreUnavailableError, errorRegistry, type ErrorCode } from '../../domain/errors.js';
+import { ApiError, ConflictError, NotFoundError, StoreConflictError, StoreUnavailableError, errorRegistry, type ErrorCode } from '../../domain/errors.js';
 import { sendErrors, sendJson } from '../envelope.js';
 
 /** Fastify's own client errors, mapped onto the registry. */
@@ -54,6 +54,12 @@ export function registerErrorHandling(
       reply.header('Retry-After', '5');
       const entry = errorRegistry.STORE_UNAVAILABLE;
       return sendFailure(request, reply, entry.status, 'STORE_UNAVAILABLE', [entry.message()]);
+    }
+    if (error instanceof NotFoundError) {
+      return sendFailure(request, reply, 404, 'NOT_FOUND', [errorRegistry.NOT_FOUND.message(error.what)]);
+    }
+    if (error instanceof ConflictError) {
+      return sendFailure(request, reply, 409, 'CONFLICT', [errorRegistry.CONFLICT.message(error.message)]);
     }
     if (error instanceof StoreConflictError) {
       return sendFailure(request, reply, 409, 'CONFLICT', ['The request conflicts with the current state of the resource']);
