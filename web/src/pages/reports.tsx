@@ -1,5 +1,4 @@
 import { useLocation } from 'preact-iso';
-import type { CallReport } from '../../../src/domain/call-report.js';
 import { useMemo } from 'preact/hooks';
 import { get, queryString } from '../api';
 import { CallType, Caller } from '../components/bits';
@@ -7,7 +6,8 @@ import { HourBars } from '../components/chart';
 import { Empty, Resolved, useAsync } from '../components/states';
 import { useZone } from '../session';
 import { type Period, dayOf, formatFull, formatDuration, now, periodOf, shiftDay, zoneLabel } from '../time';
-import type { Call } from '../types';
+// The report's shape, as the API's own code declares it (a type only: nothing of the server is bundled).
+import type { CallReport } from '../../../src/domain/call-report.js';
 import { paths } from '../paths';
 
 const PERIODS: Array<{ value: Period; label: string }> = [
