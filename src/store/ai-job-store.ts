@@ -53,6 +53,8 @@ export type RequestResult = { queued: AiJob } | { busy: AiJob };
 
 const MAX_ERROR = 500;
 
+const AI_JOB_STATUSES: readonly AiJobStatus[] = ['pending', 'done', 'failed'];
+
 const toJob = (r: Selectable<Database['call_ai_jobs']>): AiJob => ({
   accountId: Number(r.account_id),
   id: Number(r.id),
@@ -88,16 +90,9 @@ export class AiJobStore {
   /** The pending jobs, claimed by workers for a lease. */
   private readonly jobs: LeasedQueue<'call_ai_jobs'>;
 
-  private readonly listeners = new Set<() => void>();
-
   /** Called after a transaction that queued jobs has committed, so that this process's worker starts them at once. */
   onQueued(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  private announce(): void {
-    for (const listener of this.listeners) listener();
+    return this.jobs.onQueued(listener);
   }
 
   /** The facts of a call the jobs need, or null when the account has no such call. */
@@ -147,7 +142,7 @@ export class AiJobStore {
    */
   async request(accountId: number, callId: number, kind: AiKind): Promise<RequestResult> {
     const result = await this.guarded(() => queueJob(this.db, accountId, callId, kind, Date.now()));
-    if ('queued' in result) this.announce();
+    if ('queued' in result) this.jobs.announce();
     return result;
   }
 
@@ -189,22 +184,13 @@ export class AiJobStore {
       }),
     );
     if (done.webhooks) this.announceWebhooks();
-    if (done.followUps || (done.recorded && outcome.result === 'release')) this.announce();
+    if (done.followUps || (done.recorded && outcome.result === 'release')) this.jobs.announce();
     return done.recorded;
   }
 
   /** Jobs by status, across every account: for tests, metrics and benchmarks. */
   async countByStatus(): Promise<Record<AiJobStatus, number>> {
-    return this.guarded(async () => {
-      const rows = await this.db
-        .selectFrom('call_ai_jobs')
-        .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
-        .groupBy('status')
-        .execute();
-      const counts: Record<AiJobStatus, number> = { pending: 0, done: 0, failed: 0 };
-      for (const r of rows) counts[r.status as AiJobStatus] = Number(r.n);
-      return counts;
-    });
+    return this.guarded(() => this.jobs.countByStatus(AI_JOB_STATUSES));
   }
 }
 

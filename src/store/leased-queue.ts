@@ -38,6 +38,35 @@ export class LeasedQueue<T extends LeasedTable> {
     private readonly claimedAtColumn: 'last_attempt_at' | 'updated_at',
   ) {}
 
+  private readonly listeners = new Set<() => void>();
+
+  /**
+   * Called once a transaction that queued rows has committed, so that this
+   * process's worker claims them at once instead of at its next poll.
+   * Returns the unsubscribe.
+   */
+  onQueued(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  announce(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  /** Rows by status: one account's, or every account's. */
+  async countByStatus<S extends string>(statuses: readonly S[], accountId?: number): Promise<Record<S, number>> {
+    const rows = await this.db
+      .selectFrom(this.table as LeasedTable)
+      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .$if(accountId !== undefined, (qb) => qb.where('account_id', '=', accountId!))
+      .groupBy('status')
+      .execute();
+    const counts = Object.fromEntries(statuses.map((status) => [status, 0])) as Record<S, number>;
+    for (const r of rows) counts[r.status as S] = Number(r.n);
+    return counts;
+  }
+
   /**
    * Claims up to `limit` due rows for one attempt each, returned by id. On
    * PostgreSQL rows another worker is claiming are skipped, not waited for;

@@ -148,19 +148,16 @@ export class WebhookStore {
   /** The deliveries waiting to be sent, claimed by dispatchers for a lease (see LeasedQueue). */
   private readonly outbox: LeasedQueue<'webhook_deliveries'>;
 
-  private readonly listeners = new Set<() => void>();
-
   /**
    * Called after a transaction that queued webhooks has committed, so that
    * this process's dispatcher sends them at once instead of at its next poll.
    */
   onQueued(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.outbox.onQueued(listener);
   }
 
   announce(): void {
-    for (const listener of this.listeners) listener();
+    this.outbox.announce();
   }
 
   async settings(accountId: number): Promise<WebhookSettings | null> {
@@ -440,17 +437,7 @@ export class WebhookStore {
 
   /** The account's deliveries by status. */
   async countByStatus(accountId: number): Promise<Record<DeliveryStatus, number>> {
-    return this.guarded(async () => {
-      const rows = await this.db
-        .selectFrom('webhook_deliveries')
-        .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
-        .where('account_id', '=', accountId)
-        .groupBy('status')
-        .execute();
-      const counts: Record<DeliveryStatus, number> = { pending: 0, delivered: 0, failed: 0 };
-      for (const r of rows) counts[r.status as DeliveryStatus] = Number(r.n);
-      return counts;
-    });
+    return this.guarded(() => this.outbox.countByStatus(DELIVERY_STATUSES, accountId));
   }
 
   /** How many deliveries wait, across every account: for metrics and benchmarks. */
