@@ -1,9 +1,10 @@
 import { Counter, type Registry } from 'prom-client';
 import { checkRating, checkSegments, type AiKind, type Segment } from '../domain/ai.js';
+import { backoffAfterAttempt } from '../queue/backoff.js';
+import { ClaimLoop } from '../queue/claim-loop.js';
 import type { AiJobStore, CallFacts, ClaimedJob, JobOutcome } from '../store/ai-job-store.js';
 import type { AiSettingsStore } from '../store/ai-settings-store.js';
 import { ratingMessage, speechMessage, summaryMessage } from '../webhooks/events.js';
-import { retryDelay } from '../webhooks/dispatcher.js';
 import { AiStepError, type AiEngine } from './engine.js';
 
 export interface AiWorkerOptions {
@@ -27,23 +28,15 @@ const AFTER_TRANSCRIPTION: AiKind[] = ['summary', 'rating'];
 
 /**
  * Runs the AI jobs the store holds. Every serving process runs one; they share
- * the work through leased claims (see AiJobStore.claimDue), so a job is run by
- * one worker at a time and taken up again if that worker dies. A claim lasts
- * the job's timeout and a margin, and an attempt is abandoned at its timeout,
- * so a lease never runs out under a job still running here.
+ * the work through leased claims (see ClaimLoop and LeasedQueue), so a job is
+ * run by one worker at a time and taken up again if that worker dies. A claim
+ * lasts the job's timeout and a margin, and an attempt is abandoned at its
+ * timeout, so a lease never runs out under a job still running here.
  */
 export class AiWorker {
-  private running = false;
-  private inFlight = 0;
-  private loopDone: Promise<void> | null = null;
-  private wakeUp: (() => void) | null = null;
-  private pendingWake = false;
-  private unsubscribe: (() => void) | null = null;
-  private readonly idle = new Set<() => void>();
   private readonly attempts;
   private lastSweep = 0;
-  /** Aborts the jobs in flight at stop: they are handed back, for the next process to take up. */
-  private readonly stopping = new AbortController();
+  private readonly loop: ClaimLoop<ClaimedJob>;
 
   constructor(
     private readonly jobs: AiJobStore,
@@ -57,6 +50,20 @@ export class AiWorker {
       labelNames: ['kind', 'result'],
       registers: options.registry ? [options.registry] : [],
     });
+    const pollMs = options.pollMs ?? 500;
+    this.loop = new ClaimLoop({
+      concurrency: options.concurrency,
+      pollMs,
+      leaseMs: this.leaseMs,
+      claimDue: (limit, now, leaseUntil) => jobs.claimDue(limit, now, leaseUntil),
+      attempt: (job) => this.attempt(job),
+      onQueued: (listener) => jobs.onQueued(listener),
+      beforeClaim: async () => {
+        if (Date.now() - this.lastSweep >= pollMs) await this.queueNewCalls();
+      },
+      log: options.log,
+      warnings: { idKey: 'job', claimFailed: 'AI worker could not claim jobs', attemptFailed: 'AI job could not be recorded' },
+    });
   }
 
   get leaseMs(): number {
@@ -64,64 +71,20 @@ export class AiWorker {
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.unsubscribe = this.jobs.onQueued(() => this.wake());
-    this.loopDone = this.loop();
+    this.loop.start();
   }
 
   wake(): void {
-    this.pendingWake = true;
-    this.wakeUp?.();
+    this.loop.wake();
   }
 
-  /** Stops claiming and waits for the jobs in flight (each ends within its timeout). */
+  /** Stops claiming and waits for the jobs in flight (each ends within its timeout; stopping aborts them). */
   async stop(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
-    this.stopping.abort();
-    this.unsubscribe?.();
-    this.wakeUp?.();
-    await this.loopDone;
-    await this.settled();
+    await this.loop.stop();
   }
 
   settled(): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idle.add(resolve));
-  }
-
-  private async loop(): Promise<void> {
-    const pollMs = this.options.pollMs ?? 500;
-    let failures = 0;
-    while (this.running) {
-      this.pendingWake = false;
-      const room = this.options.concurrency - this.inFlight;
-      let claimed = 0;
-      try {
-        if (Date.now() - this.lastSweep >= pollMs) await this.queueNewCalls();
-        if (room > 0) {
-          const now = Date.now();
-          const batch = await this.jobs.claimDue(room, now, now + this.leaseMs);
-          claimed = batch.length;
-          for (const job of batch) this.dispatch(job);
-        }
-        failures = 0;
-      } catch (error) {
-        failures++;
-        this.options.log?.warn({ err: error }, 'AI worker could not claim jobs');
-      }
-      if (claimed > 0 && claimed === room) continue;
-      if (this.pendingWake && room > 0 && failures === 0) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(pollMs * 2 ** failures, 10_000));
-        this.wakeUp = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wakeUp = null;
-    }
+    return this.loop.settled();
   }
 
   /** Queues the transcription of new calls in accounts that transcribe automatically. */
@@ -133,31 +96,16 @@ export class AiWorker {
     }
   }
 
-  private dispatch(job: ClaimedJob): void {
-    this.inFlight++;
-    void this.attempt(job)
-      .catch((error) => this.options.log?.warn({ err: error, job: job.id }, 'AI job could not be recorded'))
-      .finally(() => {
-        this.inFlight--;
-        if (this.inFlight === 0) {
-          const waiting = [...this.idle];
-          this.idle.clear();
-          for (const resolve of waiting) resolve();
-        }
-        if (this.inFlight < this.options.concurrency) this.wake();
-      });
-  }
-
   private async attempt(job: ClaimedJob): Promise<void> {
-    if (!this.running) {
+    if (!this.loop.running) {
       await this.jobs.finish(job, { result: 'release' }, Date.now());
       return;
     }
     let outcome: JobOutcome;
     try {
-      outcome = await withTimeout(this.options.timeoutMs, this.stopping.signal, (signal) => this.run(job, signal));
+      outcome = await withTimeout(this.options.timeoutMs, this.loop.stopping, (signal) => this.run(job, signal));
     } catch (error) {
-      if (!this.running) {
+      if (!this.loop.running) {
         await this.jobs.finish(job, { result: 'release' }, Date.now());
         return;
       }
@@ -166,7 +114,7 @@ export class AiWorker {
       if (permanent || job.attempts >= this.options.maxAttempts) {
         outcome = { result: 'failed', error: permanent ? message : `gave up after ${job.attempts} attempts: ${message}` };
       } else {
-        outcome = { result: 'retry', error: message, nextAttemptAt: Date.now() + retryDelay(job.attempts, this.options.retryBaseMs, this.options.retryMaxMs) };
+        outcome = { result: 'retry', error: message, nextAttemptAt: Date.now() + backoffAfterAttempt(job.attempts, this.options.retryBaseMs, this.options.retryMaxMs) };
       }
     }
     this.attempts.inc({ kind: job.kind, result: outcome.result });

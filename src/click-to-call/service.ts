@@ -4,7 +4,7 @@ import type { Phone } from '../domain/directory.js';
 import { ApiError } from '../domain/errors.js';
 import { formatDateTime } from '../domain/time.js';
 import { DirectoryIndex, resolveCall } from '../ingest/resolve.js';
-import type { CallSnapshot, ClickToCallRequest, ClickToCallStatus, EndedBy } from '../sip/index.js';
+import type { CallSnapshot, ThirdPartyCallRequest, ThirdPartyCallStatus, EndedBy } from '../sip/index.js';
 import type { ClickCallChange, ClickCallRow } from '../store/click-call-store.js';
 import type { Store } from '../store/store.js';
 import { messageOfPbxEvent, messagesOfFinishedCall } from '../webhooks/events.js';
@@ -19,7 +19,7 @@ export interface ControlledCall {
 export interface CallController {
   /** What the controller is, for the logs: "SIP via sip:proxy" or "simulated". */
   readonly description: string;
-  clickToCall(request: ClickToCallRequest): ControlledCall;
+  placeCall(request: ThirdPartyCallRequest): ControlledCall;
   close(): Promise<void>;
 }
 
@@ -34,7 +34,7 @@ export interface ClickToCallSettings {
 /** The call as it stands: the call object's fields known so far, its status and, when it failed, why. */
 export type ClickToCallResource = Partial<CallResource> & {
   id: number;
-  status: ClickToCallStatus;
+  status: ThirdPartyCallStatus;
   failure: string | null;
 };
 
@@ -101,7 +101,7 @@ export class ClickToCallService {
     await this.store.clickCalls.create(row, [this.event(row, 'outgoing_call_start', startedAt)]);
     let call: ControlledCall;
     try {
-      call = this.controller.clickToCall({
+      call = this.controller.placeCall({
         phoneUri,
         number,
         // The employee's phone shows whom it is about to call; the number called shows the employee's line.
@@ -256,7 +256,7 @@ function changeOf(snapshot: CallSnapshot, row: ClickCallRow): ClickCallChange {
 
 /** The call as it stands; once it has ended, its record as /calls shows it, with how the click-to-call went. */
 export async function clickCallResource(store: Store, row: ClickCallRow): Promise<ClickToCallResource> {
-  const status = row.status as ClickToCallStatus;
+  const status = row.status as ThirdPartyCallStatus;
   if (row.endedAt !== null) {
     // Ended: the call record as /calls shows it, with how the click-to-call went.
     const call = await store.getCall(row.accountId, row.id);

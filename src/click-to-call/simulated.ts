@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Phone } from '../domain/directory.js';
-import { ringingSnapshot, type CallSnapshot, type ClickToCallRequest, type EndedBy } from '../sip/index.js';
+import { ringingSnapshot, type CallSnapshot, type ThirdPartyCallRequest, type EndedBy } from '../sip/index.js';
 import type { CallController, ControlledCall } from './service.js';
 
 export interface SimulationTimings {
@@ -51,7 +51,7 @@ export class SimulatedController implements CallController {
 
   constructor(private readonly timings: SimulationTimings = DEMO_TIMINGS) {}
 
-  clickToCall(request: ClickToCallRequest): ControlledCall {
+  placeCall(request: ThirdPartyCallRequest): ControlledCall {
     const call = new SimulatedCall(request, this.timings, () => this.calls.delete(call));
     this.calls.add(call);
     return call;
@@ -68,7 +68,7 @@ class SimulatedCall implements ControlledCall {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    request: ClickToCallRequest,
+    request: ThirdPartyCallRequest,
     private readonly timings: SimulationTimings,
     private readonly done: () => void,
   ) {

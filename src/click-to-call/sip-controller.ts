@@ -8,7 +8,7 @@ export async function startSipController(options: SipAgentOptions & { outboundPr
   const { host, port } = agent.address;
   return {
     description: `SIP on ${host}:${port}${options.outboundProxy ? ` via ${options.outboundProxy}` : ''}, domain ${options.domain}`,
-    clickToCall: (request) => agent.clickToCall(request),
+    placeCall: (request) => agent.placeCall(request),
     close: () => agent.close(),
   };
 }

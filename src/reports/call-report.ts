@@ -1,4 +1,5 @@
 import type { CallResource } from '../domain/call.js';
+import type { CallReport, HourRow } from '../domain/call-report.js';
 import { formatDateTime, isValidTimeZone, zoneOffsetSeconds } from '../domain/time.js';
 import type { OffsetSegment } from '../store/call-report-store.js';
 import type { Store } from '../store/store.js';
@@ -6,33 +7,6 @@ import type { Store } from '../store/store.js';
 /** The longest window a report covers: a year, leap day included. */
 export const MAX_REPORT_SECONDS = 366 * 86400;
 const LONGEST_CALLS = 10;
-
-export interface HourRow {
-  hour: string;
-  total: number;
-  incoming: number;
-  outgoing: number;
-  inbound: number;
-  outbound: number;
-  missed: number;
-  voicemail: number;
-}
-
-export interface CallReport {
-  from: string;
-  to: string;
-  timezone: string;
-  total_calls: number;
-  incoming_calls: number;
-  answered_incoming_calls: number;
-  answer_rate: number | null;
-  wait_p50_sec: number | null;
-  wait_p90_sec: number | null;
-  calls_per_hour: HourRow[];
-  missed_per_hour: Array<{ hour: string; missed: number }>;
-  employees: Array<{ employee_id: number; name: string | null; calls: number; answered: number; talk_time_sec: number; avg_duration_sec: number | null }>;
-  longest_calls: CallResource[];
-}
 
 /**
  * The stretches of [from, to] over which the zone's offset stays the same.

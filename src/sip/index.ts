@@ -1,19 +1,19 @@
 /**
- * sipsim's SIP user agent: click-to-call as an RFC 3725 third-party call
- * controller over UDP. Independent of the store and the HTTP API.
+ * sipsim's SIP user agent: RFC 3725 third-party calls over UDP, the way
+ * click-to-call reaches phones. Independent of the store and the HTTP API.
  */
 export {
   SipAgent,
-  ClickToCall,
+  ThirdPartyCall,
   InvalidNumberError,
   numberToUri,
   ringingSnapshot,
   type CallSnapshot,
   type CallerId,
-  type ClickToCallRequest,
-  type ClickToCallStatus,
+  type ThirdPartyCallRequest,
+  type ThirdPartyCallStatus,
   type EndedBy,
   type SipAgentOptions,
-} from './click-to-call.js';
+} from './third-party-call.js';
 export type { SipLogger, SipTraceEvent } from './core.js';
 export type { TimerConfig } from './transaction.js';

@@ -2,7 +2,7 @@
  * One call leg of the controller: an INVITE we send and the dialog it makes,
  * from the first request to the last BYE. It speaks SIP; what to put in the
  * bodies and what a peer's request means for the call is left to its
- * handler, the click-to-call controller.
+ * handler, the third-party call that holds it.
  */
 import { ALLOW, localResponse, type OutgoingRequest, type SipCore, type DialogUser } from './core.js';
 import { Dialog, DialogError } from './dialog.js';

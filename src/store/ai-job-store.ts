@@ -1,9 +1,11 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { AiJobStatus, AiKind } from '../domain/ai.js';
 import type { WebhookMessage } from '../webhooks/events.js';
 import type { Engine } from './engine.js';
+import type { Guarded } from './guarded.js';
+import { LeasedQueue, type Lease } from './leased-queue.js';
 import type { Database } from './schema.js';
-import { queueWebhooks, runOn } from './webhook-store.js';
+import { executeOn, queueWebhooks } from './webhook-store.js';
 
 /** A call's AI job and, once done, its result. Times are Unix milliseconds. */
 export interface AiJob {
@@ -22,10 +24,7 @@ export interface AiJob {
   result: unknown;
 }
 
-export interface ClaimedJob extends AiJob {
-  /** When the claim runs out; it also marks the claim as this worker's when the job is finished. */
-  leaseUntil: number;
-}
+export interface ClaimedJob extends AiJob, Lease {}
 
 /** What the jobs need to know of a call. */
 export interface CallFacts {
@@ -54,6 +53,8 @@ export type RequestResult = { queued: AiJob } | { busy: AiJob };
 
 const MAX_ERROR = 500;
 
+const AI_JOB_STATUSES: readonly AiJobStatus[] = ['pending', 'done', 'failed'];
+
 const toJob = (r: Selectable<Database['call_ai_jobs']>): AiJob => ({
   accountId: Number(r.account_id),
   id: Number(r.id),
@@ -71,34 +72,32 @@ const toJob = (r: Selectable<Database['call_ai_jobs']>): AiJob => ({
 
 /**
  * The AI jobs: queued by a request or by the job before them, claimed by
- * workers for a lease as webhook deliveries are (see WebhookStore.claimDue),
+ * workers for a lease as webhook deliveries are (see LeasedQueue),
  * and finished with their webhooks in one transaction, so that a job whose
  * worker died is done again by another, once, and its webhook goes out once.
  */
 export class AiJobStore {
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly engine: Engine,
-    private readonly guard: <T>(operation: () => Promise<T>) => Promise<T>,
+    engine: Engine,
+    private readonly guarded: Guarded,
     /** Tells this process's dispatcher that webhooks were queued. */
     private readonly announceWebhooks: () => void,
-  ) {}
+  ) {
+    this.jobs = new LeasedQueue(db, engine, 'call_ai_jobs', 'updated_at');
+  }
 
-  private readonly listeners = new Set<() => void>();
+  /** The pending jobs, claimed by workers for a lease. */
+  private readonly jobs: LeasedQueue<'call_ai_jobs'>;
 
   /** Called after a transaction that queued jobs has committed, so that this process's worker starts them at once. */
   onQueued(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  private announce(): void {
-    for (const listener of this.listeners) listener();
+    return this.jobs.onQueued(listener);
   }
 
   /** The facts of a call the jobs need, or null when the account has no such call. */
   async callFacts(accountId: number, callId: number): Promise<CallFacts | null> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const r = await this.db
         .selectFrom('calls')
         .select(['id', 'pbx_id', 'call_type', 'caller_number', 'caller_name', 'target_number', 'employee_id', 'answered_time', 'duration_sec', 'start_time', 'play_record_link'])
@@ -124,7 +123,7 @@ export class AiJobStore {
   }
 
   async get(accountId: number, callId: number, kind: AiKind): Promise<AiJob | null> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const row = await this.db
         .selectFrom('call_ai_jobs')
         .selectAll()
@@ -142,48 +141,14 @@ export class AiJobStore {
    * dropped.
    */
   async request(accountId: number, callId: number, kind: AiKind): Promise<RequestResult> {
-    const result = await this.guard(() => queueJob(this.db, accountId, callId, kind, Date.now()));
-    if ('queued' in result) this.announce();
+    const result = await this.guarded(() => queueJob(this.db, accountId, callId, kind, Date.now()));
+    if ('queued' in result) this.jobs.announce();
     return result;
   }
 
-  /**
-   * Claims up to `limit` due jobs for one attempt each: the claim moves the
-   * job's due time to `leaseUntil` and counts the attempt, so that a worker
-   * that dies leaves the job to be claimed again once the lease runs out.
-   * PostgreSQL skips rows another worker is claiming; SQLite's write lock
-   * makes the claim atomic.
-   */
+  /** Claims up to `limit` due jobs for one attempt each (see LeasedQueue). */
   async claimDue(limit: number, now: number, leaseUntil: number): Promise<ClaimedJob[]> {
-    return this.guard(async () => {
-      const due = await this.db
-        .selectFrom('call_ai_jobs')
-        .select('id')
-        .where('status', '=', 'pending')
-        .where('next_attempt_at', '<=', now)
-        .limit(1)
-        .executeTakeFirst();
-      if (!due) return [];
-      const claimed =
-        this.engine === 'postgres'
-          ? await sql<Selectable<Database['call_ai_jobs']>>`
-              UPDATE call_ai_jobs j
-                 SET next_attempt_at = ${leaseUntil}, attempts = j.attempts + 1, updated_at = ${now}
-                FROM (SELECT account_id, id FROM call_ai_jobs
-                       WHERE status = 'pending' AND next_attempt_at <= ${now}
-                       ORDER BY next_attempt_at, id LIMIT ${limit}
-                       FOR UPDATE SKIP LOCKED) due
-               WHERE j.account_id = due.account_id AND j.id = due.id
-              RETURNING j.*`.execute(this.db)
-          : await sql<Selectable<Database['call_ai_jobs']>>`
-              UPDATE call_ai_jobs
-                 SET next_attempt_at = ${leaseUntil}, attempts = attempts + 1, updated_at = ${now}
-               WHERE id IN (SELECT id FROM call_ai_jobs
-                             WHERE status = 'pending' AND next_attempt_at <= ${now}
-                             ORDER BY next_attempt_at, id LIMIT ${limit})
-              RETURNING *`.execute(this.db);
-      return claimed.rows.map((r) => ({ ...toJob(r), leaseUntil })).sort((a, b) => a.id - b.id);
-    });
+    return this.guarded(async () => (await this.jobs.claimDue(limit, now, leaseUntil)).map((r) => ({ ...toJob(r), leaseUntil })));
   }
 
   /**
@@ -191,54 +156,41 @@ export class AiJobStore {
    * lease ran out and that another worker claimed is theirs to finish).
    * Returns whether it was recorded.
    */
-  async finish(claim: Pick<ClaimedJob, 'accountId' | 'id' | 'callId' | 'leaseUntil'>, outcome: JobOutcome, now: number): Promise<boolean> {
-    const done = await this.guard(() =>
+  async finish(claim: Lease & Pick<ClaimedJob, 'callId'>, outcome: JobOutcome, now: number): Promise<boolean> {
+    const done = await this.guarded(() =>
       this.db.transaction().execute(async (trx) => {
-        const base = trx
-          .updateTable('call_ai_jobs')
-          .where('account_id', '=', claim.accountId)
-          .where('id', '=', claim.id)
-          .where('status', '=', 'pending')
-          .where('next_attempt_at', '=', claim.leaseUntil);
-        let updated;
-        if (outcome.result === 'done') {
-          updated = await base
-            .set({ status: 'done', result: JSON.stringify(outcome.value), last_error: null, finished_at: now, updated_at: now })
-            .executeTakeFirst();
-        } else if (outcome.result === 'retry') {
-          updated = await base.set({ next_attempt_at: outcome.nextAttemptAt, last_error: outcome.error.slice(0, MAX_ERROR), updated_at: now }).executeTakeFirst();
-        } else if (outcome.result === 'release') {
-          updated = await base.set((eb) => ({ next_attempt_at: now, attempts: eb('attempts', '-', 1), updated_at: now })).executeTakeFirst();
-        } else {
-          updated = await base.set({ status: 'failed', last_error: outcome.error.slice(0, MAX_ERROR), finished_at: now, updated_at: now }).executeTakeFirst();
+        let recorded: boolean;
+        switch (outcome.result) {
+          case 'done':
+            recorded = await this.jobs.record(trx, claim, { status: 'done', result: JSON.stringify(outcome.value), last_error: null, finished_at: now, updated_at: now });
+            break;
+          case 'retry':
+            recorded = await this.jobs.record(trx, claim, { next_attempt_at: outcome.nextAttemptAt, last_error: outcome.error.slice(0, MAX_ERROR), updated_at: now });
+            break;
+          case 'release':
+            recorded = await this.jobs.release(trx, claim, now, { updated_at: now });
+            break;
+          case 'failed':
+            recorded = await this.jobs.record(trx, claim, { status: 'failed', last_error: outcome.error.slice(0, MAX_ERROR), finished_at: now, updated_at: now });
+            break;
         }
-        const recorded = Number(updated.numUpdatedRows) > 0;
         let webhooks = 0;
         let followUps = 0;
         if (recorded && outcome.result === 'done') {
-          webhooks = await queueWebhooks(trx, runOn(trx), claim.accountId, outcome.webhooks);
+          webhooks = await queueWebhooks(trx, executeOn(trx), claim.accountId, outcome.webhooks);
           for (const kind of outcome.then) if ('queued' in (await queueJob(trx, claim.accountId, claim.callId, kind, now))) followUps++;
         }
         return { recorded, webhooks, followUps };
       }),
     );
     if (done.webhooks) this.announceWebhooks();
-    if (done.followUps || (done.recorded && outcome.result === 'release')) this.announce();
+    if (done.followUps || (done.recorded && outcome.result === 'release')) this.jobs.announce();
     return done.recorded;
   }
 
   /** Jobs by status, across every account: for tests, metrics and benchmarks. */
   async countByStatus(): Promise<Record<AiJobStatus, number>> {
-    return this.guard(async () => {
-      const rows = await this.db
-        .selectFrom('call_ai_jobs')
-        .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
-        .groupBy('status')
-        .execute();
-      const counts: Record<AiJobStatus, number> = { pending: 0, done: 0, failed: 0 };
-      for (const r of rows) counts[r.status as AiJobStatus] = Number(r.n);
-      return counts;
-    });
+    return this.guarded(() => this.jobs.countByStatus(AI_JOB_STATUSES));
   }
 }
 

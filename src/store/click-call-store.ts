@@ -3,7 +3,7 @@ import type { ResolvedCall } from '../ingest/resolve.js';
 import type { WebhookMessage } from '../webhooks/events.js';
 import type { Engine } from './engine.js';
 import type { Database } from './schema.js';
-import { queueWebhooks, runOn, type RunQuery } from './webhook-store.js';
+import { executeOn, queueWebhooks, type ExecuteQuery } from './webhook-store.js';
 
 export interface ClickCallRow {
   accountId: number;
@@ -86,11 +86,11 @@ export class ClickCallStore {
     });
   }
 
-  private inTransaction<T>(work: (trx: Transaction<Database>, run: RunQuery) => Promise<T>): Promise<T> {
-    return this.guard(() => this.db.transaction().execute((trx) => work(trx, runOn(trx))));
+  private inTransaction<T>(work: (trx: Transaction<Database>, run: ExecuteQuery) => Promise<T>): Promise<T> {
+    return this.guard(() => this.db.transaction().execute((trx) => work(trx, executeOn(trx))));
   }
 
-  private async queue(run: RunQuery, accountId: number, webhooks: WebhookMessage[]): Promise<number> {
+  private async queue(run: ExecuteQuery, accountId: number, webhooks: WebhookMessage[]): Promise<number> {
     return webhooks.length ? queueWebhooks(this.db, run, accountId, webhooks) : 0;
   }
 

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { DEFAULT_TAG_COLOR, tagNameKey } from '../domain/directory.js';
 import type { PhoneRef, ResolvedCall } from '../ingest/resolve.js';
 import type { WebhookMessage } from '../webhooks/events.js';
-import type { RunQuery } from './webhook-store.js';
+import type { ExecuteQuery } from './webhook-store.js';
 
 export type UpsertOutcome = 'created' | 'updated' | 'unchanged';
 export interface UpsertResult {
@@ -81,7 +81,7 @@ export interface UpsertTx {
   /** Every stored event of these PBX ids, as their JSON payloads. */
   eventsOf(accountId: number, pbxIds: string[]): Promise<Array<{ pbx_id: string; payload: string }>>;
   /** Runs any other query (built with Kysely) in this transaction. */
-  run: RunQuery;
+  run: ExecuteQuery;
 }
 
 export interface EventRow {
@@ -166,7 +166,7 @@ export class SqliteUpsertTx implements UpsertTx {
   private readonly statements = new Map<string, SqliteDatabase.Statement>();
   constructor(private readonly sqlite: SqliteDatabase.Database) {}
 
-  readonly run: RunQuery = async (query) => {
+  readonly run: ExecuteQuery = async (query) => {
     const statement = this.sqlite.prepare(query.sql);
     if (statement.reader) return statement.all(...(query.parameters as unknown[]));
     statement.run(...(query.parameters as unknown[]));
@@ -295,7 +295,7 @@ const PG_TYPES: Record<Column, string> = {
 export class PostgresUpsertTx implements UpsertTx {
   constructor(private readonly client: pg.PoolClient) {}
 
-  readonly run: RunQuery = async (query) => (await this.client.query(query.sql, query.parameters as unknown[])).rows;
+  readonly run: ExecuteQuery = async (query) => (await this.client.query(query.sql, query.parameters as unknown[])).rows;
 
   async findCalls(accountId: number, pbxIds: string[]): Promise<Map<string, StoredCall>> {
     // Locked, so that two writers of one call take turns instead of losing an update.

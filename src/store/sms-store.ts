@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { WebhookMessage } from '../webhooks/events.js';
 import type { Engine } from './engine.js';
 import type { Database } from './schema.js';
-import { queueWebhooks, runOn } from './webhook-store.js';
+import { executeOn, queueWebhooks } from './webhook-store.js';
 
 /** An SMS to keep, with the webhook it causes. */
 export interface SmsRow {
@@ -67,7 +67,7 @@ export class SmsStore {
           fresh.set(row.key, Number(inserted.id));
           webhooks.push(row.webhook);
         }
-        const queued = await queueWebhooks(this.db, runOn(trx), accountId, webhooks);
+        const queued = await queueWebhooks(this.db, executeOn(trx), accountId, webhooks);
         return { fresh, queued };
       }),
     );

@@ -38,7 +38,7 @@ import {
 import { migrationProvider } from './migrations/index.js';
 import type { PhoneRef, ResolvedCall } from '../ingest/resolve.js';
 import type { Database } from './schema.js';
-import { queueWebhooks, runOn, subscribedEvents, WebhookStore } from './webhook-store.js';
+import { executeOn, queueWebhooks, subscribedEvents, WebhookStore } from './webhook-store.js';
 import { ClickCallStore } from './click-call-store.js';
 import { TagNames } from './tag-names.js';
 import { UserStore } from './user-store.js';
@@ -664,7 +664,7 @@ export class Store {
         const row = await trx.updateTable('tags').set(set).where('account_id', '=', accountId).where('id', '=', id).returningAll().executeTakeFirst();
         // A new name is a change of the tags of every call that has it: their webhooks carry names.
         if (row && before && before.name !== row.name) {
-          const run = runOn(trx);
+          const run = executeOn(trx);
           const subscribed = await subscribedEvents(this.db, run, accountId);
           if (subscribed.has('tags')) {
             const tagged = await trx.selectFrom('call_tags').select('call_id').where('account_id', '=', accountId).where('tag_id', '=', id).execute();
@@ -683,7 +683,7 @@ export class Store {
     let queued = 0;
     const deleted = await this.run(() =>
       this.db.transaction().execute(async (trx) => {
-        const run = runOn(trx);
+        const run = executeOn(trx);
         const subscribed = await subscribedEvents(this.db, run, accountId);
         const removed = await trx.deleteFrom('call_tags').where('account_id', '=', accountId).where('tag_id', '=', id).returning('call_id').execute();
         const result = await trx.deleteFrom('tags').where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
@@ -732,7 +732,7 @@ export class Store {
           (await trx.selectFrom('call_tags').select('tag_id').where('account_id', '=', accountId).where('call_id', '=', callId).orderBy('tag_id').execute())
             .map((r) => Number(r.tag_id))
             .join(',');
-        const run = runOn(trx);
+        const run = executeOn(trx);
         const subscribed = await subscribedEvents(this.db, run, accountId);
         const before = subscribed.has('tags') ? await tagsNow() : '';
         const onCall = trx.deleteFrom('call_tags').where('account_id', '=', accountId).where('call_id', '=', callId);

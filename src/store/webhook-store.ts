@@ -1,19 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { sql, type CompiledQuery, type Kysely, type Selectable } from 'kysely';
+import type { CompiledQuery, Kysely, Selectable } from 'kysely';
 import { WEBHOOK_EVENTS, type WebhookMessage } from '../webhooks/events.js';
 import type { Engine } from './engine.js';
+import type { Guarded } from './guarded.js';
+import { LeasedQueue, type Lease } from './leased-queue.js';
 import type { Database } from './schema.js';
 
 /**
  * Webhook settings, subscriptions and the outbox. Queueing runs inside the
  * caller's transaction, whichever way that transaction is held (a Kysely
  * transaction, or the raw connection of an ingest batch): the queries are
- * built with Kysely and handed to `RunQuery` to execute there.
+ * built with Kysely and handed to an `ExecuteQuery` to execute there.
  */
-export type RunQuery = (query: CompiledQuery) => Promise<unknown[]>;
+export type ExecuteQuery = (query: CompiledQuery) => Promise<unknown[]>;
 
-/** Runs built queries on a Kysely connection or transaction: the queries then are part of it. */
-export const runOn = (db: Kysely<Database>): RunQuery => async (query) => (await db.executeQuery(query)).rows;
+/** Executes built queries on a Kysely connection or transaction: the queries then are part of it. */
+export const executeOn = (db: Kysely<Database>): ExecuteQuery => async (query) => (await db.executeQuery(query)).rows;
 
 export interface WebhookSettings {
   accountId: number;
@@ -46,11 +48,9 @@ export interface WebhookDelivery {
 }
 
 /** A delivery a worker has claimed, with where to send it and how to sign it. */
-export interface ClaimedDelivery extends WebhookDelivery {
+export interface ClaimedDelivery extends WebhookDelivery, Lease {
   url: string | null;
   secret: string | null;
-  /** When the claim runs out; it also marks the claim as this worker's when the attempt is recorded. */
-  leaseUntil: number;
 }
 
 export type AttemptOutcome =
@@ -83,8 +83,8 @@ const toDelivery = (r: Selectable<Database['webhook_deliveries']>): WebhookDeliv
 const MAX_ERROR = 500;
 
 /** The events an account receives now: none while it has no URL. */
-export async function subscribedEvents(db: Kysely<Database>, run: RunQuery, accountId: number): Promise<Set<string>> {
-  const rows = (await run(
+export async function subscribedEvents(db: Kysely<Database>, execute: ExecuteQuery, accountId: number): Promise<Set<string>> {
+  const rows = (await execute(
     db
       .selectFrom('webhook_subscriptions as s')
       .innerJoin('webhook_settings as w', 'w.account_id', 's.account_id')
@@ -102,19 +102,19 @@ export async function subscribedEvents(db: Kysely<Database>, run: RunQuery, acco
  */
 export async function queueWebhooks(
   db: Kysely<Database>,
-  run: RunQuery,
+  execute: ExecuteQuery,
   accountId: number,
   messages: WebhookMessage[],
   subscribed?: Set<string>,
 ): Promise<number> {
   if (!messages.length) return 0;
-  const events = subscribed ?? (await subscribedEvents(db, run, accountId));
+  const events = subscribed ?? (await subscribedEvents(db, execute, accountId));
   const wanted = messages.filter((m) => events.has(m.event));
   if (!wanted.length) return 0;
   const now = Date.now();
   // Chunked: SQLite takes at most 32,766 parameters in one statement.
   for (let i = 0; i < wanted.length; i += 1000) {
-    await run(
+    await execute(
       db
         .insertInto('webhook_deliveries')
         .values(
@@ -139,27 +139,29 @@ export async function queueWebhooks(
 export class WebhookStore {
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly engine: Engine,
-    private readonly guard: <T>(operation: () => Promise<T>) => Promise<T>,
-  ) {}
+    engine: Engine,
+    private readonly guarded: Guarded,
+  ) {
+    this.outbox = new LeasedQueue(db, engine, 'webhook_deliveries', 'last_attempt_at');
+  }
 
-  private readonly listeners = new Set<() => void>();
+  /** The deliveries waiting to be sent, claimed by dispatchers for a lease (see LeasedQueue). */
+  private readonly outbox: LeasedQueue<'webhook_deliveries'>;
 
   /**
    * Called after a transaction that queued webhooks has committed, so that
    * this process's dispatcher sends them at once instead of at its next poll.
    */
   onQueued(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.outbox.onQueued(listener);
   }
 
   announce(): void {
-    for (const listener of this.listeners) listener();
+    this.outbox.announce();
   }
 
   async settings(accountId: number): Promise<WebhookSettings | null> {
-    return this.guard(() => this.settingsOn(this.db, accountId));
+    return this.guarded(() => this.settingsOn(this.db, accountId));
   }
 
   private async settingsOn(db: Kysely<Database>, accountId: number): Promise<WebhookSettings | null> {
@@ -187,7 +189,7 @@ export class WebhookStore {
    * is subscribed; later calls keep both unless `events` is given.
    */
   async setUrl(accountId: number, url: string | null, events?: string[]): Promise<WebhookSettings> {
-    return this.guard(() =>
+    return this.guarded(() =>
       this.db.transaction().execute(async (trx) => {
         const now = Math.floor(Date.now() / 1000);
         const existing = await trx.selectFrom('webhook_settings').select('account_id').where('account_id', '=', accountId).executeTakeFirst();
@@ -216,7 +218,7 @@ export class WebhookStore {
 
   /** A new signing secret; the old one stops working at once. */
   async rotateSecret(accountId: number): Promise<WebhookSettings> {
-    return this.guard(() =>
+    return this.guarded(() =>
       this.db.transaction().execute(async (trx) => {
         const now = Math.floor(Date.now() / 1000);
         const secret = newWebhookSecret();
@@ -235,7 +237,7 @@ export class WebhookStore {
 
   /** Subscribes to or unsubscribes from one event; 'no-url' while the account has no webhook URL. */
   async setSubscription(accountId: number, event: string, enabled: boolean): Promise<WebhookSettings | 'no-url'> {
-    return this.guard(() =>
+    return this.guarded(() =>
       this.db.transaction().execute(async (trx) => {
         const settings = await trx.selectFrom('webhook_settings').select('url').where('account_id', '=', accountId).executeTakeFirst();
         if (!settings?.url) return 'no-url' as const;
@@ -255,9 +257,9 @@ export class WebhookStore {
 
   /** Queues webhooks outside any other change (the `test` event, a manual send). */
   async queue(accountId: number, messages: WebhookMessage[], options: { ignoreSubscriptions?: boolean } = {}): Promise<number> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const subscribed = options.ignoreSubscriptions ? new Set(messages.map((m) => m.event)) : undefined;
-      const queued = await queueWebhooks(this.db, runOn(this.db), accountId, messages, subscribed);
+      const queued = await queueWebhooks(this.db, executeOn(this.db), accountId, messages, subscribed);
       if (queued) this.announce();
       return queued;
     });
@@ -271,7 +273,7 @@ export class WebhookStore {
    * that dies before that leaves it to the dispatcher, as any claim).
    */
   async beginDelivery(accountId: number, message: WebhookMessage, at: number, leaseUntil: number): Promise<ClaimedDelivery> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const row = await this.db
         .insertInto('webhook_deliveries')
         .values({
@@ -296,44 +298,12 @@ export class WebhookStore {
   }
 
   /**
-   * Claims up to `limit` deliveries that are due, for one attempt each. A
-   * claim moves the next attempt to `leaseUntil` and counts the attempt, so a
-   * worker that dies mid-send leaves the delivery to be picked up again once
-   * the lease runs out, and no two workers hold one delivery at a time. On
-   * PostgreSQL rows another worker is claiming are skipped, not waited for; on
-   * SQLite the write lock makes the claim atomic.
+   * Claims up to `limit` deliveries that are due, for one attempt each (see
+   * LeasedQueue), with where to send them and how to sign them.
    */
   async claimDue(limit: number, now: number, leaseUntil: number): Promise<ClaimedDelivery[]> {
-    return this.guard(async () => {
-      // A read first: an idle poll then takes no write lock, which on SQLite
-      // every other writer of the file would have to wait for.
-      const due = await this.db
-        .selectFrom('webhook_deliveries')
-        .select('id')
-        .where('status', '=', 'pending')
-        .where('next_attempt_at', '<=', now)
-        .limit(1)
-        .executeTakeFirst();
-      if (!due) return [];
-      const claimed =
-        this.engine === 'postgres'
-          ? await sql<Selectable<Database['webhook_deliveries']>>`
-              UPDATE webhook_deliveries d
-                 SET next_attempt_at = ${leaseUntil}, attempts = d.attempts + 1, last_attempt_at = ${now}
-                FROM (SELECT account_id, id FROM webhook_deliveries
-                       WHERE status = 'pending' AND next_attempt_at <= ${now}
-                       ORDER BY next_attempt_at, id LIMIT ${limit}
-                       FOR UPDATE SKIP LOCKED) due
-               WHERE d.account_id = due.account_id AND d.id = due.id
-              RETURNING d.*`.execute(this.db)
-          : await sql<Selectable<Database['webhook_deliveries']>>`
-              UPDATE webhook_deliveries
-                 SET next_attempt_at = ${leaseUntil}, attempts = attempts + 1, last_attempt_at = ${now}
-               WHERE id IN (SELECT id FROM webhook_deliveries
-                             WHERE status = 'pending' AND next_attempt_at <= ${now}
-                             ORDER BY next_attempt_at, id LIMIT ${limit})
-              RETURNING *`.execute(this.db);
-      const deliveries = claimed.rows.map(toDelivery).sort((a, b) => a.id - b.id);
+    return this.guarded(async () => {
+      const deliveries = (await this.outbox.claimDue(limit, now, leaseUntil)).map(toDelivery);
       if (!deliveries.length) return [];
       const accounts = [...new Set(deliveries.map((d) => d.accountId))];
       const settings = await this.db
@@ -356,28 +326,19 @@ export class WebhookStore {
    * delivery whose lease ran out and that another worker claimed since is
    * theirs to record. Returns whether it was recorded.
    */
-  async finishAttempt(claim: Pick<ClaimedDelivery, 'accountId' | 'id' | 'leaseUntil'>, outcome: AttemptOutcome, now: number): Promise<boolean> {
-    return this.guard(async () => {
-      const base = this.db
-        .updateTable('webhook_deliveries')
-        .where('account_id', '=', claim.accountId)
-        .where('id', '=', claim.id)
-        .where('status', '=', 'pending')
-        .where('next_attempt_at', '=', claim.leaseUntil);
-      let result;
-      if (outcome.result === 'delivered') {
-        result = await base.set({ status: 'delivered', delivered_at: now, last_status: outcome.status, last_error: null }).executeTakeFirst();
-      } else if (outcome.result === 'retry') {
-        result = await base
-          .set({ next_attempt_at: outcome.nextAttemptAt, last_status: outcome.status, last_error: outcome.error.slice(0, MAX_ERROR) })
-          .executeTakeFirst();
-      } else if (outcome.result === 'release') {
-        // Not attempted: the claim is handed back, and the attempt it counted with it.
-        result = await base.set((eb) => ({ next_attempt_at: now, attempts: eb('attempts', '-', 1) })).executeTakeFirst();
-      } else {
-        result = await base.set({ status: 'failed', last_status: outcome.status, last_error: outcome.error.slice(0, MAX_ERROR) }).executeTakeFirst();
+  async finishAttempt(claim: Lease, outcome: AttemptOutcome, now: number): Promise<boolean> {
+    return this.guarded(async () => {
+      switch (outcome.result) {
+        case 'delivered':
+          return this.outbox.record(this.db, claim, { status: 'delivered', delivered_at: now, last_status: outcome.status, last_error: null });
+        case 'retry':
+          return this.outbox.record(this.db, claim, { next_attempt_at: outcome.nextAttemptAt, last_status: outcome.status, last_error: outcome.error.slice(0, MAX_ERROR) });
+        case 'release':
+          // Not attempted: the claim is handed back, and the attempt it counted with it.
+          return this.outbox.release(this.db, claim, now);
+        case 'failed':
+          return this.outbox.record(this.db, claim, { status: 'failed', last_status: outcome.status, last_error: outcome.error.slice(0, MAX_ERROR) });
       }
-      return Number(result.numUpdatedRows) > 0;
     });
   }
 
@@ -386,7 +347,7 @@ export class WebhookStore {
     accountId: number,
     filter: { status?: DeliveryStatus; event?: string; beforeId?: number; limit: number },
   ): Promise<WebhookDelivery[]> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const rows = await this.db
         .selectFrom('webhook_deliveries')
         .selectAll()
@@ -404,7 +365,7 @@ export class WebhookStore {
   /** The deliveries that carry one of these pbx ids (one call's), newest first. */
   async listForPbxIds(accountId: number, pbxIds: string[], limit: number): Promise<WebhookDelivery[]> {
     if (!pbxIds.length) return [];
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const rows = await this.db
         .selectFrom('webhook_deliveries')
         .selectAll()
@@ -418,7 +379,7 @@ export class WebhookStore {
   }
 
   async get(accountId: number, id: number): Promise<WebhookDelivery | null> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const row = await this.db.selectFrom('webhook_deliveries').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
       return row ? toDelivery(row) : null;
     });
@@ -430,7 +391,7 @@ export class WebhookStore {
    */
   async redeliver(accountId: number, which: { ids: number[] } | { failed: true }): Promise<number[]> {
     if ('ids' in which && !which.ids.length) return [];
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const now = Date.now();
       // A pending delivery is queued already, and may be in a worker's hands:
       // queueing it again could send it twice at the same time.
@@ -453,7 +414,7 @@ export class WebhookStore {
    * without holding a long lock. Returns how many went.
    */
   async prune(before: number, limit = 5000): Promise<number> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const result = await this.db
         .deleteFrom('webhook_deliveries')
         .where((eb) =>
@@ -476,22 +437,12 @@ export class WebhookStore {
 
   /** The account's deliveries by status. */
   async countByStatus(accountId: number): Promise<Record<DeliveryStatus, number>> {
-    return this.guard(async () => {
-      const rows = await this.db
-        .selectFrom('webhook_deliveries')
-        .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
-        .where('account_id', '=', accountId)
-        .groupBy('status')
-        .execute();
-      const counts: Record<DeliveryStatus, number> = { pending: 0, delivered: 0, failed: 0 };
-      for (const r of rows) counts[r.status as DeliveryStatus] = Number(r.n);
-      return counts;
-    });
+    return this.guarded(() => this.outbox.countByStatus(DELIVERY_STATUSES, accountId));
   }
 
   /** How many deliveries wait, across every account: for metrics and benchmarks. */
   async pendingCount(): Promise<number> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const row = await this.db
         .selectFrom('webhook_deliveries')
         .select((eb) => eb.fn.countAll<number>().as('n'))

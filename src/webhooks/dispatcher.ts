@@ -1,4 +1,6 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { backoffAfterAttempt } from '../queue/backoff.js';
+import { ClaimLoop } from '../queue/claim-loop.js';
 import type { AttemptOutcome, ClaimedDelivery, WebhookStore } from '../store/webhook-store.js';
 import { VERSION } from '../version.js';
 import { signWebhook } from './signature.js';
@@ -85,36 +87,22 @@ function describeFailure(error: unknown, signal: AbortSignal, timeoutMs: number)
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Exponential backoff with jitter: attempt n waits base·2^(n-1), capped, times a random 0.5 to 1. */
-export function retryDelay(attempts: number, baseMs: number, maxMs: number, random = Math.random): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempts - 1, 40));
-  return Math.round(ceiling * (0.5 + random() * 0.5));
-}
-
 /**
  * Delivers what the outbox holds. Each process that serves runs one; they
- * cooperate through the store, where each claim is a lease: a delivery is
- * sent by one worker at a time, and picked up again if that worker dies. This
- * process's own writes wake it at once; others' are found by polling.
- * Deliveries of one call are sent one after the other, in the order they were
- * queued, so a receiver sees a call's start before its end unless a retry
- * intervenes.
+ * cooperate through the store, where each claim is a lease (see ClaimLoop and
+ * LeasedQueue): a delivery is sent by one worker at a time, and picked up
+ * again if that worker dies. Deliveries of one call are sent one after the
+ * other, in the order they were queued, so a receiver sees a call's start
+ * before its end unless a retry intervenes.
  */
 export class WebhookDispatcher {
-  private running = false;
   /** Set by stop(): a prune in progress ends at its next batch. */
   private stopped = false;
-  private inFlight = 0;
-  private loopDone: Promise<void> | null = null;
-  private wakeUp: (() => void) | null = null;
-  private pendingWake = false;
-  private saturated = false;
-  private unsubscribe: (() => void) | null = null;
   /** The last send of each call, so that the next one waits for it. */
   private readonly chains = new Map<string, Promise<void>>();
-  private readonly idle = new Set<() => void>();
   private readonly pruneTimers: NodeJS.Timeout[] = [];
   private readonly metrics;
+  private readonly loop: ClaimLoop<ClaimedDelivery>;
 
   constructor(
     private readonly store: WebhookStore,
@@ -135,6 +123,16 @@ export class WebhookDispatcher {
         registers,
       }),
     };
+    this.loop = new ClaimLoop({
+      concurrency: options.concurrency,
+      pollMs: options.pollMs ?? 500,
+      leaseMs: this.leaseMs,
+      claimDue: (limit, now, leaseUntil) => store.claimDue(limit, now, leaseUntil),
+      attempt: (delivery) => this.inCallOrder(delivery),
+      onQueued: (listener) => store.onQueued(listener),
+      log: options.log,
+      warnings: { idKey: 'delivery', claimFailed: 'webhook dispatcher could not claim deliveries', attemptFailed: 'webhook attempt could not be recorded' },
+    });
   }
 
   /**
@@ -148,10 +146,8 @@ export class WebhookDispatcher {
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.unsubscribe = this.store.onQueued(() => this.wake());
-    this.loopDone = this.loop();
+    if (this.loop.running) return;
+    this.loop.start();
     if (this.options.keepMs) {
       // A minute after start, then hourly: every process does it, and a second pass finds little.
       const prune = () => void this.prune();
@@ -177,87 +173,38 @@ export class WebhookDispatcher {
 
   /** Looks for due deliveries now. */
   wake(): void {
-    this.pendingWake = true;
-    this.wakeUp?.();
+    this.loop.wake();
   }
 
   /** Stops claiming and waits for the sends in flight (each ends within the timeout). */
   async stop(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
+    if (!this.loop.running) return;
     this.stopped = true;
     for (const timer of this.pruneTimers.splice(0)) clearTimeout(timer);
-    this.unsubscribe?.();
-    this.wakeUp?.();
-    await this.loopDone;
-    await this.settled();
+    await this.loop.stop();
   }
 
   /** Resolves once nothing is in flight. */
   settled(): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idle.add(resolve));
+    return this.loop.settled();
   }
 
-  private async loop(): Promise<void> {
-    const pollMs = this.options.pollMs ?? 500;
-    let failures = 0;
-    while (this.running) {
-      this.pendingWake = false;
-      const room = this.options.concurrency - this.inFlight;
-      let claimed = 0;
-      if (room > 0) {
-        try {
-          const now = Date.now();
-          const batch = await this.store.claimDue(room, now, now + this.leaseMs);
-          claimed = batch.length;
-          this.saturated = claimed === room;
-          failures = 0;
-          for (const delivery of batch) this.dispatch(delivery);
-        } catch (error) {
-          // The store is away (restarting, network): keep polling, a little slower each time.
-          failures++;
-          this.options.log?.warn({ err: error }, 'webhook dispatcher could not claim deliveries');
-        }
-      }
-      if (claimed > 0 && claimed === room) continue;
-      if (this.pendingWake && room > 0 && failures === 0) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(pollMs * 2 ** failures, 10_000));
-        this.wakeUp = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wakeUp = null;
-    }
-  }
-
-  private dispatch(delivery: ClaimedDelivery): void {
-    this.inFlight++;
+  /** Sends a delivery once the sends of its call claimed before it are done. */
+  private inCallOrder(delivery: ClaimedDelivery): Promise<void> {
     const key = `${delivery.accountId}:${delivery.pbxId ?? `#${delivery.id}`}`;
     const previous = this.chains.get(key) ?? Promise.resolve();
-    const done = previous.then(() => this.attempt(delivery)).catch((error) => {
-      this.options.log?.warn({ err: error, delivery: delivery.id }, 'webhook attempt could not be recorded');
+    const done = previous.then(() => this.attempt(delivery));
+    // The next send of the call waits for this one however it ends.
+    const chained = done.catch(() => {});
+    this.chains.set(key, chained);
+    void chained.finally(() => {
+      if (this.chains.get(key) === chained) this.chains.delete(key);
     });
-    this.chains.set(key, done);
-    void done.finally(() => {
-      if (this.chains.get(key) === done) this.chains.delete(key);
-      this.inFlight--;
-      if (this.inFlight === 0) {
-        const waiting = [...this.idle];
-        this.idle.clear();
-        for (const resolve of waiting) resolve();
-      }
-      // The last claim took all it could, so more may be due. Claiming again once
-      // half the room is free, rather than at every free slot, keeps a backlog's
-      // claims to a few per batch instead of one per delivery.
-      if (this.saturated && this.inFlight <= this.options.concurrency / 2) this.wake();
-    });
+    return done;
   }
 
   private async attempt(delivery: ClaimedDelivery): Promise<void> {
-    if (!this.running || Date.now() + this.options.timeoutMs + 1000 > delivery.leaseUntil) {
+    if (!this.loop.running || Date.now() + this.options.timeoutMs + 1000 > delivery.leaseUntil) {
       // Stopping, or waited too long behind its call's other deliveries: hand it back untried.
       await this.store.finishAttempt(delivery, { result: 'release' }, Date.now());
       return;
@@ -274,7 +221,7 @@ export class WebhookDispatcher {
     const result = await postWebhook(delivery.url, delivery.secret, delivery, this.options.timeoutMs);
     if (result.ok) return { result: 'delivered', status: result.status! };
     const error = result.error ?? 'failed';
-    const next = Date.now() + retryDelay(delivery.attempts, this.options.retryBaseMs, this.options.retryMaxMs);
+    const next = Date.now() + backoffAfterAttempt(delivery.attempts, this.options.retryBaseMs, this.options.retryMaxMs);
     if (next > delivery.retryFrom + this.options.retryWindowMs) {
       return { result: 'failed', status: result.status, error: `gave up after ${delivery.attempts} attempts: ${error}` };
     }

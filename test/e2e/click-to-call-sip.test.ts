@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sipStatusFromCode } from '../../src/domain/call.js';
-import { SipAgent, type CallSnapshot, type ClickToCall } from '../../src/sip/index.js';
+import { SipAgent, type CallSnapshot, type ThirdPartyCall } from '../../src/sip/index.js';
 import { parseMessage } from '../../src/sip/message.js';
 import { mediaAddresses } from '../../src/sip/sdp.js';
 import { requireSipLab, SIP_LAB_NOTICE, SIP_LAB_READY, startSipLab, type Phone, type SipLab } from '../helpers/sip-lab.js';
@@ -100,11 +100,11 @@ describe.runIf(SIP_LAB_READY)('click-to-call through Kamailio to baresip phones'
   const bob = () => lab!.phone('102');
   const customer = () => lab!.phone(CUSTOMER);
 
-  function dial(number: string, phoneUser = '101'): ClickToCall {
-    return agent!.clickToCall({ phoneUri: `sip:${phoneUser}@127.0.0.1:${lab!.kamailio.port}`, number });
+  function dial(number: string, phoneUser = '101'): ThirdPartyCall {
+    return agent!.placeCall({ phoneUri: `sip:${phoneUser}@127.0.0.1:${lab!.kamailio.port}`, number });
   }
 
-  function reached(call: ClickToCall, status: string, timeoutMs = 10000): Promise<CallSnapshot> {
+  function reached(call: ThirdPartyCall, status: string, timeoutMs = 10000): Promise<CallSnapshot> {
     return new Promise((resolve, reject) => {
       const check = (s: CallSnapshot) => {
         if (s.status !== status) return false;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { CallSnapshot } from '../../src/sip/click-to-call.js';
+import type { CallSnapshot } from '../../src/sip/third-party-call.js';
 import { parseSdp } from '../../src/sip/sdp.js';
 import {
   advanceBy,
@@ -529,7 +529,7 @@ describe('click-to-call against a scripted peer', () => {
     h = await startHarness();
     expect(() => h!.call({ number: '06 12 AB' })).toThrow(/not a phone number/);
     expect(() => h!.call({ phoneUri: 'http://example.org' })).toThrow();
-    expect(() => h!.agent.clickToCall({ phoneUri: PHONE_URI })).toThrow(/number or a target URI/);
+    expect(() => h!.agent.placeCall({ phoneUri: PHONE_URI })).toThrow(/number or a target URI/);
     expect(h.agent.targetUri('+33 1 23 45 67 89')).toBe('sip:+33123456789@example.org');
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(h.peer.received).toHaveLength(0);

@@ -3,7 +3,7 @@ import { vi } from 'vitest';
 import { SipCore } from '../../src/sip/core.js';
 import { UdpTransport } from '../../src/sip/transport.js';
 import { randomBytes } from 'node:crypto';
-import { SipAgent, type CallSnapshot, type ClickToCall, type ClickToCallStatus, type SipAgentOptions } from '../../src/sip/click-to-call.js';
+import { SipAgent, type CallSnapshot, type ThirdPartyCall, type ThirdPartyCallStatus, type SipAgentOptions } from '../../src/sip/third-party-call.js';
 import { parseMessage, type SipMessage, type SipRequest, type SipResponse } from '../../src/sip/message.js';
 
 /**
@@ -253,7 +253,7 @@ export async function startHarness(options: Partial<SipAgentOptions> & { t1?: nu
     peer,
     agent,
     t1,
-    call: (extra: Partial<Parameters<SipAgent['clickToCall']>[0]> = {}) => agent.clickToCall({ phoneUri: PHONE_URI, number: NUMBER, ...extra }),
+    call: (extra: Partial<Parameters<SipAgent['placeCall']>[0]> = {}) => agent.placeCall({ phoneUri: PHONE_URI, number: NUMBER, ...extra }),
     close: async () => {
       await agent.close();
       await peer.close();
@@ -264,7 +264,7 @@ export async function startHarness(options: Partial<SipAgentOptions> & { t1?: nu
 export type Harness = Awaited<ReturnType<typeof startHarness>>;
 
 /** Resolves when the call reaches a status (at once if it is there already). */
-export function statusReached(call: ClickToCall, status: ClickToCallStatus, timeoutMs = 3000): Promise<CallSnapshot> {
+export function statusReached(call: ThirdPartyCall, status: ThirdPartyCallStatus, timeoutMs = 3000): Promise<CallSnapshot> {
   return new Promise((resolve, reject) => {
     if (call.snapshot().status === status) return resolve(call.snapshot());
     const timer = setTimeout(() => reject(new Error(`call still ${call.snapshot().status}, not ${status}`)), timeoutMs);
@@ -288,7 +288,7 @@ export async function phoneAnswers(peer: FakePeer, options: { recordRoute?: stri
 }
 
 /** The whole RFC 3725 flow up to connected; returns the requests the peer answered. */
-export async function connect(h: Harness, call: ClickToCall, options: { recordRoute?: string[] } = {}) {
+export async function connect(h: Harness, call: ThirdPartyCall, options: { recordRoute?: string[] } = {}) {
   const { invite: phoneInvite } = await phoneAnswers(h.peer, options);
   const targetInvite = await h.peer.waitFor(isTargetInvite);
   await h.peer.respond(targetInvite, 180, { toTag: TARGET_TAG, contact: h.peer.contact('target') });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { numberToUri, InvalidNumberError } from '../../src/sip/click-to-call.js';
+import { numberToUri, InvalidNumberError } from '../../src/sip/third-party-call.js';
 import { createResponse, parseCSeq, parseMessage, parseVia, serializeMessage, SipParseError, type SipRequest } from '../../src/sip/message.js';
 import { formatNameAddr, formatUri, parseNameAddr, parseUri, tagOf } from '../../src/sip/uri.js';
 

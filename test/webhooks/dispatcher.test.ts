@@ -1,7 +1,8 @@
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { backoffAfterAttempt } from '../../src/queue/backoff.js';
 import { Store } from '../../src/store/store.js';
-import { WebhookDispatcher, retryDelay, type DispatcherOptions } from '../../src/webhooks/dispatcher.js';
+import { WebhookDispatcher, type DispatcherOptions } from '../../src/webhooks/dispatcher.js';
 import type { WebhookMessage } from '../../src/webhooks/events.js';
 import { ENGINES, engineAvailable, openTestStore } from '../helpers/engines.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -16,10 +17,10 @@ const event = (pbxId: string, n: number): WebhookMessage => ({
 
 describe('retry delays', () => {
   it('double from the base, stay under the cap, and are jittered between half and all of it', () => {
-    expect([1, 2, 3, 4].map((n) => retryDelay(n, 1000, 60_000, () => 1))).toEqual([1000, 2000, 4000, 8000]);
-    expect(retryDelay(30, 1000, 60_000, () => 1)).toBe(60_000);
-    expect(retryDelay(3, 1000, 60_000, () => 0)).toBe(2000);
-    expect(retryDelay(1000, 1000, 3_600_000, () => 0.5)).toBe(2_700_000);
+    expect([1, 2, 3, 4].map((n) => backoffAfterAttempt(n, 1000, 60_000, () => 1))).toEqual([1000, 2000, 4000, 8000]);
+    expect(backoffAfterAttempt(30, 1000, 60_000, () => 1)).toBe(60_000);
+    expect(backoffAfterAttempt(3, 1000, 60_000, () => 0)).toBe(2000);
+    expect(backoffAfterAttempt(1000, 1000, 3_600_000, () => 0.5)).toBe(2_700_000);
   });
 });
 

@@ -6,24 +6,9 @@ import { HourBars } from '../components/chart';
 import { Empty, Resolved, useAsync } from '../components/states';
 import { useZone } from '../session';
 import { type Period, dayOf, formatFull, formatDuration, now, periodOf, shiftDay, zoneLabel } from '../time';
-import type { Call } from '../types';
+// The report's shape, as the API's own code declares it (a type only: nothing of the server is bundled).
+import type { CallReport } from '../../../src/domain/call-report.js';
 import { paths } from '../paths';
-
-interface Report {
-  from: string;
-  to: string;
-  timezone: string;
-  total_calls: number;
-  incoming_calls: number;
-  answered_incoming_calls: number;
-  answer_rate: number | null;
-  wait_p50_sec: number | null;
-  wait_p90_sec: number | null;
-  calls_per_hour: Array<{ hour: string; total: number; inbound: number; outbound: number; missed: number; voicemail: number }>;
-  missed_per_hour: Array<{ hour: string; missed: number }>;
-  employees: Array<{ employee_id: number; name: string | null; calls: number; answered: number; talk_time_sec: number; avg_duration_sec: number | null }>;
-  longest_calls: Call[];
-}
 
 const PERIODS: Array<{ value: Period; label: string }> = [
   { value: 'day', label: 'Day' },
@@ -41,7 +26,7 @@ export function ReportsPage() {
   const window = periodOf(period, day, zone);
   const go = (change: { period?: Period; day?: string }) => location.route(`/reports${queryString({ period: change.period ?? period, day: change.day ?? day })}`);
   const state = useAsync(
-    (signal) => get<Report>(paths.reports, { from: window.start.toISOString(), to: window.end.toISOString() }, signal).then((a) => a.data),
+    (signal) => get<CallReport>(paths.reports, { from: window.start.toISOString(), to: window.end.toISOString() }, signal).then((a) => a.data),
     [period, day, zone],
   );
   return (
@@ -79,7 +64,7 @@ export function ReportsPage() {
   );
 }
 
-function ReportView({ report, zone }: { report: Report; zone: string }) {
+function ReportView({ report, zone }: { report: CallReport; zone: string }) {
   const hours = useMemo(() => report.calls_per_hour.map((h) => Date.parse(h.hour) / 1000), [report]);
   const byType = useMemo(
     () =>

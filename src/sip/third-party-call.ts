@@ -1,5 +1,7 @@
 /**
- * Click-to-call as an RFC 3725 third-party call controller.
+ * A third-party call (RFC 3725): sipsim, as the controller, calls the
+ * employee's phone and the target and connects the two. This is what
+ * click-to-call places over SIP.
  *
  * The flow is RFC 3725 §4.3 ("Flow III"), chosen because the employee's
  * phone must be answered and ACKed at once: a controller that holds the
@@ -30,14 +32,14 @@ import { tryHoldAnswer } from './sdp.js';
 import type { TimerConfig } from './transaction.js';
 import { formatUri, parseUri, type SipUri } from './uri.js';
 
-export type ClickToCallStatus = 'ringing_phone' | 'ringing_target' | 'connected' | 'completed' | 'failed';
+export type ThirdPartyCallStatus = 'ringing_phone' | 'ringing_target' | 'connected' | 'completed' | 'failed';
 
 /** Who ended the call: a party hanging up, the API (hangup), a ring or duration timeout, an error, or the agent closing. */
 export type EndedBy = 'phone' | 'target' | 'api' | 'timeout' | 'error' | 'shutdown';
 
 export interface CallSnapshot {
   id: string;
-  status: ClickToCallStatus;
+  status: ThirdPartyCallStatus;
   phoneUri: string;
   targetUri: string;
   /** The number dialled, when the call was made to a number. */
@@ -71,7 +73,7 @@ export interface CallerId {
   name?: string;
 }
 
-export interface ClickToCallRequest {
+export interface ThirdPartyCallRequest {
   /**
    * The employee's phone: an AoR at the registrar (`sip:101@pbx.example.org`),
    * reached through the outbound proxy, or a contact URI reached directly
@@ -195,8 +197,8 @@ export function ringingSnapshot(callId: string, phoneUri: string, targetUri: str
   };
 }
 
-/** One click-to-call: two legs, their state, and the call's snapshot. */
-export class ClickToCall {
+/** One third-party call: the phone's leg and the target's, their state, and the call's snapshot. */
+export class ThirdPartyCall {
   readonly id: string;
   /** Resolves with the final snapshot once both legs are torn down. */
   readonly ended: Promise<CallSnapshot>;
@@ -209,7 +211,7 @@ export class ClickToCall {
   private connecting = false;
   private forwarding = false;
 
-  /** @internal Made by SipAgent.clickToCall. */
+  /** @internal Made by SipAgent.placeCall. */
   constructor(
     private readonly core: SipCore,
     private readonly settings: {
@@ -250,7 +252,7 @@ export class ClickToCall {
       if (this.snap.status !== 'ringing_phone') return;
       this.finish('failed', 408, 'timeout', `the employee's phone did not answer within ${duration(this.settings.phoneRingTimeoutMs)}`);
     });
-    // Listeners attached right after clickToCall() still see the first state.
+    // Listeners attached right after placeCall() still see the first state.
     queueMicrotask(() => this.emit());
   }
 
@@ -451,9 +453,9 @@ export class ClickToCall {
   }
 }
 
-/** The SIP user agent that places click-to-calls. */
+/** The SIP user agent that places third-party calls (the calls click-to-call asks for). */
 export class SipAgent {
-  private readonly active = new Map<string, ClickToCall>();
+  private readonly active = new Map<string, ThirdPartyCall>();
   private readonly proxyRoute: string[];
   private closing: Promise<void> | undefined;
 
@@ -491,7 +493,7 @@ export class SipAgent {
   }
 
   /** Starts a call: rings the phone now, the target once the phone answers. Throws on a bad URI or number. */
-  clickToCall(request: ClickToCallRequest): ClickToCall {
+  placeCall(request: ThirdPartyCallRequest): ThirdPartyCall {
     if (this.closing) throw new Error('the SIP agent is closing');
     const phoneUri = formatUri(parseUri(request.phoneUri));
     let targetUri: string;
@@ -511,7 +513,7 @@ export class SipAgent {
     const viaProxy = (request.phoneRoute ?? (this.options.outboundProxy ? 'proxy' : 'direct')) === 'proxy';
     if (viaProxy && !this.options.outboundProxy) throw new Error("phoneRoute 'proxy' needs an outbound proxy");
 
-    const call = new ClickToCall(this.core, {
+    const call = new ThirdPartyCall(this.core, {
       phoneUri,
       phoneRoute: viaProxy ? this.proxyRoute : [],
       targetUri,
@@ -532,11 +534,11 @@ export class SipAgent {
   }
 
   /** Calls in progress (not yet torn down). */
-  calls(): ClickToCall[] {
+  calls(): ThirdPartyCall[] {
     return [...this.active.values()];
   }
 
-  call(id: string): ClickToCall | undefined {
+  call(id: string): ThirdPartyCall | undefined {
     return this.active.get(id);
   }
 
