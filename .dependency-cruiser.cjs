@@ -21,6 +21,8 @@ const LEAVES = 'src/(config|settings)(\\.ts$|/)|src/version\\.ts$';
 /**
  * Each service, where it lives, and the other services it may import. Anything else of
  * ours beyond the store, the domain and LEAVES is a violation; api and cli never are allowed.
+ * Keep these edges free of loops: then no folder can reach itself, which module-level
+ * cycle checks alone would not see.
  */
 const SERVICES = {
   // PBX events, CDRs and imports into calls; queues the webhooks a call's events send.
