@@ -27,8 +27,10 @@ const LEAVES = 'src/(config|settings)(\\.ts$|/)|src/version\\.ts$';
 const SERVICES = {
   // PBX events, CDRs and imports into calls; queues the webhooks a call's events send.
   ingest: { path: 'src/ingest/', may: ['webhooks'] },
+  // The lease-and-retry loop that webhook deliveries and AI jobs share.
+  queue: { path: 'src/queue/', may: [] },
   // The outbox's dispatcher and the payloads it signs.
-  webhooks: { path: 'src/webhooks/', may: [] },
+  webhooks: { path: 'src/webhooks/', may: ['queue'] },
   // Tagging: a tag change decides which `tags` webhooks go out.
   tags: { path: 'src/tags/', may: ['webhooks'] },
   // Places calls through the SIP stack, records them as calls and sends their webhooks.
@@ -36,8 +38,9 @@ const SERVICES = {
   // The RFC 3261 stack: a library with no knowledge of calls as sipsim stores them.
   sip: { path: 'src/sip/', may: [] },
   recordings: { path: 'src/recordings/', may: [] },
-  // Jobs read recordings and send their webhooks; the sandbox engine reuses the demo's conversations.
-  ai: { path: 'src/ai/', may: ['recordings', 'webhooks', 'demo'] },
+  // Jobs are claimed from the queue, read recordings and send their webhooks; the sandbox
+  // engine reuses the demo's conversations.
+  ai: { path: 'src/ai/', may: ['queue', 'recordings', 'webhooks', 'demo'] },
   reports: { path: 'src/reports/', may: [] },
   users: { path: 'src/users/', may: [] },
   // Accounts and API clients (creating a client, its secret and scopes).
