@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
  * - e2e: the built `sipsim` command, real clients and the dashboard in Chromium; builds dist/ first.
  */
 const UNIT = [
+  'test/architecture/**/*.test.ts',
   'test/domain/**/*.test.ts',
   'test/ingest/**/*.test.ts',
   'test/sip/**/*.test.ts',

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, engineAvailable, PG_ADMIN_URL } from '../helpers/engines.js';
 import { CLI, run, scratchDir } from './support.js';
 
-/** `PORT` as the README lists it, and store connection failures that say where and why. */
+/** `PORT` as docs/configuration.md lists it, and store connection failures that say where and why. */
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -23,12 +23,15 @@ export function typescriptBlocks(markdown: string): Array<{ line: number; code: 
 }
 
 /**
- * What a reader copies from the README must compile as written, under
- * `strict`, against the SDK as published (`sipsim/sdk` mapped onto its source).
- * Each block is its own ES module, so one cannot lean on another's names.
+ * What a reader copies from the README and the pages under docs/ must compile as
+ * written, under `strict`, against the SDK as published (`sipsim/sdk` mapped onto
+ * its source). Each block is its own ES module, so one cannot lean on another's names.
  */
-describe('the README', () => {
-  const blocks = typescriptBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+describe('the README and docs/', () => {
+  const pages = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+  const blocks = pages.flatMap((page) =>
+    typescriptBlocks(readFileSync(join(ROOT, page), 'utf8')).map((block) => ({ ...block, page })),
+  );
 
   it('has TypeScript examples to check', () => {
     expect(blocks.length).toBeGreaterThanOrEqual(2);
@@ -39,7 +42,7 @@ describe('the README', () => {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     const files = blocks.map((block) => {
-      const name = `readme-line-${block.line}.mts`;
+      const name = `${block.page.replace(/\W+/g, '-')}-line-${block.line}.mts`;
       writeFileSync(join(dir, name), block.code);
       return name;
     });
@@ -65,7 +68,7 @@ describe('the README', () => {
       () => '',
       (error: { stdout?: string; stderr?: string }) => `${error.stdout ?? ''}${error.stderr ?? ''}`,
     );
-    // Errors name the README line the block starts on (readme-line-N.mts).
+    // Errors name the page and the line the block starts on (docs-webhooks-md-line-N.mts).
     expect(output).toBe('');
   }, 120_000);
 });
