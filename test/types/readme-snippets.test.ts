@@ -56,7 +56,7 @@ describe('the README', () => {
           strict: true,
           noEmit: true,
           skipLibCheck: true,
-          paths: { 'sipsim/sdk': [join(ROOT, 'src/sdk/index.ts')] },
+          paths: { 'sipsim/sdk': [join(ROOT, 'packages/sdk/src/index.ts')] },
         },
         files,
       }),
