@@ -36,7 +36,7 @@ import { issueClient } from '../src/admin.js';
 import { callsInWindow, demoStorePath, prepareDemoStore } from './support/demo-store.js';
 import { DEFAULT_CSV_FIELDS } from '../src/domain/call-export.js';
 import { formatDateTime } from '../src/domain/time.js';
-import { Sipsim } from '../src/sdk/index.js';
+import { Sipsim } from '../packages/sdk/src/index.js';
 import { Store } from '../src/store/store.js';
 import { checkBuild, Cleanup, CLI, issueToken, machine, median, startServer, tempDir, writeSection, type Server } from './support/deployment.js';
 

@@ -16,7 +16,7 @@ import {
   type CallListParams,
   type FetchLike,
   type Page,
-} from '../sdk/index.js';
+} from 'sipsim/sdk';
 import { VERSION } from '../version.js';
 import { action, CliError, forTerminal, jsonOption, table } from './common.js';
 import { DEFAULT_API_URL, resolveConnection, type ConnectionFlags } from './credentials.js';

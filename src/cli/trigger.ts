@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Option, type Command } from 'commander';
 import { incomingSteps, outgoingSteps, someMobile, type IncomingKind, type OutgoingKind, type Step } from '../demo/call-scenarios.js';
 import { formatDateTime } from '../domain/time.js';
-import type { Phone, Sipsim } from '../sdk/index.js';
+import type { Phone, Sipsim } from 'sipsim/sdk';
 import { clientAction, connect, connectionOptions } from './client.js';
 import { CliError, jsonOption, positiveInt } from './common.js';
 import type { ConnectionFlags } from './credentials.js';

@@ -64,7 +64,7 @@ describe('the OpenAPI document through third-party tools', () => {
 
   it('generates types with openapi-typescript that agree with the SDK for every list and object', async () => {
     await writeFile(join(dir, 'api.ts'), astToString(await openapiTS(doc as Parameters<typeof openapiTS>[0])));
-    const sdk = join(ROOT, 'src/sdk/index.js');
+    const sdk = join(ROOT, 'packages/sdk/src/index.js');
     await writeFile(
       join(dir, 'check.ts'),
       `import type { components, operations } from './api.js';

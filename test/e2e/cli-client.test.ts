@@ -9,7 +9,7 @@ import { issueClient } from '../../src/admin.js';
 import { buildApp } from '../../src/api/app.js';
 import { alreadyWritten, csvCells, LineSplitter, parseDuration } from '../../src/cli/client.js';
 import type { CallInput } from '../../src/domain/call.js';
-import { Sipsim, type Call, type CallListParams } from '../../src/sdk/index.js';
+import { Sipsim, type Call, type CallListParams } from '../../packages/sdk/src/index.js';
 import { ENGINES, engineAvailable } from '../helpers/engines.js';
 import { at, createHarness, TEST_CONFIG, type ApiHarness } from '../helpers/fixture.js';
 import { CLI, lines, listen, run, scratchDir, type RunResult } from './support.js';

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseWebhookEvent, WebhookVerificationError, type WebhookEvent } from '../../src/sdk/index.js';
+import { parseWebhookEvent, WebhookVerificationError, type WebhookEvent } from '../../packages/sdk/src/index.js';
 import { Store } from '../../src/store/store.js';
 import { messageOfPbxEvent, WEBHOOK_EVENTS } from '../../src/webhooks/events.js';
 import { createTestDatabase, ENGINES, engineAvailable, type TestDatabase } from '../helpers/engines.js';

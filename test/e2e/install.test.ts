@@ -27,7 +27,10 @@ describe('installing sipsim', () => {
     const files = packed[0]!.files.map((f) => f.path);
     expect(files).toContain('dist/cli/main.js');
     expect(files).toContain('package.json');
-    expect(files.filter((f) => f.startsWith('src/') || f.startsWith('test/'))).toEqual([]);
+    expect(files.filter((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('packages/sdk/src/'))).toEqual([]);
+    // The SDK package's build, which `sipsim` and `sipsim/sdk` export.
+    expect(files).toContain('packages/sdk/dist/index.js');
+    expect(files).toContain('packages/sdk/dist/index.d.ts');
 
     // A global prefix's layout: lib/node_modules/sipsim and bin/sipsim -> the package's bin.
     const prefix = join(scratch.path, 'prefix');
@@ -42,6 +45,11 @@ describe('installing sipsim', () => {
     expect(readFileSync(target, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
     // npm sets the bin's mode itself; the file must at least be readable by all.
     expect(statSync(target).mode & 0o444).toBe(0o444);
+
+    // The package imports itself by name as its users do: `sipsim/sdk` and `sipsim` are the SDK.
+    const sdk = await run(process.execPath, ['--input-type=module', '-e', "const sdk = await import('sipsim/sdk'); const main = await import('sipsim'); console.log(typeof sdk.Sipsim, main.default === sdk.Sipsim)"], { cwd: pkg, timeoutMs: 60_000 });
+    expect(sdk.code, sdk.stderr).toBe(0);
+    expect(sdk.stdout.trim()).toBe('function true');
 
     const elsewhere = join(scratch.path, 'elsewhere');
     mkdirSync(elsewhere);

@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { verifyWebhookSignature } from '../../src/sdk/webhooks.js';
+import { verifyWebhookSignature } from '../../packages/sdk/src/webhooks.js';
 
 export interface Received {
   headers: IncomingHttpHeaders;

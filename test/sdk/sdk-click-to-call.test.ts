@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClickToCallService } from '../../src/click-to-call/service.js';
 import { SimulatedController, simulatedPhoneUri } from '../../src/click-to-call/simulated.js';
 import { issueClient } from '../../src/admin.js';
-import { ConflictError, NotFoundError, Sipsim, type ClickToCall } from '../../src/sdk/index.js';
+import { ConflictError, NotFoundError, Sipsim, type ClickToCall } from '../../packages/sdk/src/index.js';
 import { ENGINES, engineAvailable } from '../helpers/engines.js';
 import { createHarness, type ApiHarness } from '../helpers/fixture.js';
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   APIConnectionError,
@@ -16,8 +17,8 @@ import {
   SipsimError,
   type ClientOptions,
   type FetchLike,
-} from '../../src/sdk/index.js';
-import { backoffDelay, DEFAULT_RETRY_DELAYS, isRetryable, JITTER, parseRetryAfter, retryDelay } from '../../src/sdk/retry.js';
+} from '../../packages/sdk/src/index.js';
+import { backoffDelay, DEFAULT_RETRY_DELAYS, delayBeforeRetryMs, isRetryable, JITTER, parseRetryAfter } from '../../packages/sdk/src/retry.js';
 
 /**
  * The client's behaviour when the network or the server misbehaves, with a
@@ -253,8 +254,8 @@ describe('retry policy', () => {
     expect(isRetryable(new APIConnectionTimeoutError(10), false)).toBe(false);
     expect(isRetryable(new APIConnectionError('x', { notSent: true }), false)).toBe(true);
     expect(isRetryable(new APIUserAbortError(), true)).toBe(false);
-    expect(retryDelay(answer(503, '7'), 0, DEFAULT_RETRY_DELAYS)).toBe(7000);
-    expect(retryDelay(answer(503, '61'), 0, DEFAULT_RETRY_DELAYS)).toBeNull();
+    expect(delayBeforeRetryMs(answer(503, '7'), 0, DEFAULT_RETRY_DELAYS)).toBe(7000);
+    expect(delayBeforeRetryMs(answer(503, '61'), 0, DEFAULT_RETRY_DELAYS)).toBeNull();
   });
 });
 
@@ -341,6 +342,13 @@ describe('tokens', () => {
       scope: 'calls.read tags.read',
     });
     expect(server.requests[0]!.headers).toMatchObject({ Authorization: 'Bearer tok-1', 'User-Agent': 'crm-sync/2.1', Accept: 'application/json' });
+  });
+
+  it('names itself sipsim-sdk/<its package version> when no User-Agent is given', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../packages/sdk/package.json', import.meta.url), 'utf8')) as { version: string };
+    const server = fakeServer(sequence(envelope(CALL)));
+    await client(server.fetch).calls.retrieve(7);
+    expect(server.requests[0]!.headers['User-Agent']).toBe(`sipsim-sdk/${version}`);
   });
 
   it('shares one token request among concurrent requests, and reuses the token', async () => {

@@ -20,7 +20,7 @@ import {
   type PhoneUpdateParams,
   type TagCreateParams,
   type TagUpdateParams,
-} from '../../src/sdk/index.js';
+} from '../../packages/sdk/src/index.js';
 import { ENGINES, engineAvailable } from '../helpers/engines.js';
 import { at, callInput, createHarness, TEST_CONFIG, type ApiHarness } from '../helpers/fixture.js';
 

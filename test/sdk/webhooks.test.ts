@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import {
   WebhookVerificationError,
   type WebhookEvent,
   type WebhookVerificationReason,
-} from '../../src/sdk/index.js';
+} from '../../packages/sdk/src/index.js';
 import { postWebhook } from '../../src/webhooks/dispatcher.js';
 import { messageOfPbxEvent, testMessage, WEBHOOK_EVENTS } from '../../src/webhooks/events.js';
 import { signWebhook } from '../../src/webhooks/signature.js';
@@ -318,15 +318,17 @@ describe('a real delivery, over HTTP', () => {
   });
 });
 
-describe('the SDK module stays runtime-neutral', () => {
+describe('the SDK package stays runtime-neutral', () => {
   const here = dirname(fileURLToPath(import.meta.url));
-  const sdkDir = resolve(here, '../../src/sdk');
+  const sdkDir = resolve(here, '../../packages/sdk/src');
 
-  it('imports nothing from node: or from packages, directly or through its own imports, and never uses Buffer', () => {
+  /** The files `entry` loads, itself included, failing on any import from node:, from a package or from outside the SDK. */
+  const closure = (entry: string): string[] => {
     const seen = new Set<string>();
     const visit = (file: string) => {
       if (seen.has(file)) return;
       seen.add(file);
+      expect(relative(sdkDir, file), `${file} is outside the SDK package`).not.toMatch(/^\.\./);
       const text = readFileSync(file, 'utf8');
       const specifiers = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;]*?\bfrom\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|require\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g)].map(
         (m) => m[1] ?? m[2] ?? m[3] ?? m[4]!,
@@ -338,7 +340,16 @@ describe('the SDK module stays runtime-neutral', () => {
       const code = text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
       expect(code, file).not.toMatch(/\bBuffer\b|\bprocess\.|node:/);
     };
-    visit(join(sdkDir, 'webhooks.ts'));
-    expect([...seen].map((f) => relative(sdkDir, f)).sort()).toEqual(['../domain/webhook-events.ts', 'errors.ts', 'webhooks.ts']);
+    visit(join(sdkDir, entry));
+    return [...seen].map((f) => relative(sdkDir, f)).sort();
+  };
+
+  it('imports nothing from node: or from packages, directly or through its own imports, and never uses Buffer', () => {
+    expect(closure('webhooks.ts')).toEqual(['errors.ts', 'webhooks.ts']);
+  });
+
+  it('loads, from its entry point, every file of its own and nothing else', () => {
+    const own = readdirSync(sdkDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).sort();
+    expect(closure('index.ts')).toEqual(own);
   });
 });

@@ -59,7 +59,7 @@ describe('the README and docs/', () => {
           strict: true,
           noEmit: true,
           skipLibCheck: true,
-          paths: { 'sipsim/sdk': [join(ROOT, 'src/sdk/index.ts')] },
+          paths: { 'sipsim/sdk': [join(ROOT, 'packages/sdk/src/index.ts')] },
         },
         files,
       }),

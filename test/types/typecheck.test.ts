@@ -17,4 +17,13 @@ describe('types', () => {
     expect(result.output).toBe('');
     expect(result.ok).toBe(true);
   });
+
+  it('the SDK package type-checks on its own, with browser globals and no Node.js types', async () => {
+    const result = await promisify(execFile)(process.execPath, [TSC, '-p', 'packages/sdk/tsconfig.json', '--noEmit'], { cwd: ROOT, maxBuffer: 16 << 20 }).then(
+      () => ({ ok: true, output: '' }),
+      (error: { stdout?: string; stderr?: string }) => ({ ok: false, output: `${error.stdout ?? ''}${error.stderr ?? ''}` }),
+    );
+    expect(result.output).toBe('');
+    expect(result.ok).toBe(true);
+  });
 });

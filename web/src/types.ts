@@ -1,5 +1,5 @@
 // The API's shapes, from the project's SDK (type-only: nothing of the SDK's runtime is bundled).
-export type { Call, Tag, Phone, Employee, ClickToCall, PhoneStatus } from '../../src/sdk/types.js';
+export type { Call, Tag, Phone, Employee, ClickToCall, PhoneStatus } from '../../packages/sdk/src/types.js';
 
 export interface Delivery {
   id: number;

@@ -1,4 +1,3 @@
-import { WEBHOOK_EVENTS } from '../domain/webhook-events.js';
 import { SipsimError } from './errors.js';
 
 /**
@@ -11,8 +10,27 @@ import { SipsimError } from './errors.js';
  * parsed and serialised again may differ by a space and fail.
  */
 
-/** The event names of SIPSIM's webhooks: the ones an account subscribes to, plus `test`. */
-export const WEBHOOK_EVENT_NAMES = [...WEBHOOK_EVENTS, 'test'] as const;
+/**
+ * The event names of SIPSIM's webhooks, in SIPSIM's order: the ones an account
+ * subscribes to, plus `test`. The server's list, which a test holds this one to.
+ */
+export const WEBHOOK_EVENT_NAMES = [
+  'incoming_call_start',
+  'incoming_call_start_chain_member_call',
+  'incoming_call_end_chain_member_call',
+  'incoming_call_answer',
+  'incoming_call_end',
+  'outgoing_call_start',
+  'outgoing_call_answer',
+  'outgoing_call_end',
+  'voicemail',
+  'tags',
+  'speech',
+  'summary',
+  'sms',
+  'rating',
+  'test',
+] as const;
 export type WebhookEventName = (typeof WEBHOOK_EVENT_NAMES)[number];
 
 // ---- payloads, as SIPSIM documents them ----
@@ -226,7 +244,7 @@ function bodyBytes(body: WebhookBody): Uint8Array {
   throw new TypeError('the webhook body must be a string, a Uint8Array or an ArrayBuffer');
 }
 
-function hexBytes(hex: string): Uint8Array {
+function hexBytes(hex: string): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(hex.length / 2);
   for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
   return bytes;

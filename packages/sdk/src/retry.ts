@@ -62,7 +62,7 @@ export function backoffDelay(retry: number, delays: RetryDelays, random: () => n
  * How long to wait before resending after `error`, or null to give up:
  * the server's Retry-After when it gave one, else the backoff.
  */
-export function retryDelay(error: SipsimError, retry: number, delays: RetryDelays, random?: () => number): number | null {
+export function delayBeforeRetryMs(error: SipsimError, retry: number, delays: RetryDelays, random?: () => number): number | null {
   const retryAfter = parseRetryAfter(error.headers?.get('retry-after'));
   if (retryAfter !== null) return retryAfter <= delays.maxRetryAfterMs ? retryAfter : null;
   return backoffDelay(retry, delays, random);

@@ -1,13 +1,91 @@
-import type { CallResource, CallType, Direction, SipStatus } from '../domain/call.js';
-import type { EmployeeResource, PhoneResource, PhoneStatus, TagResource } from '../domain/directory.js';
-import type { WebhookEventName as SubscribableEvent } from '../domain/webhook-events.js';
+import type { WebhookEventName } from './webhooks.js';
 
-/** The shapes the API answers with, field for field as the server builds them. */
-export type Call = CallResource;
-export type Tag = TagResource;
-export type Phone = PhoneResource;
-export type Employee = EmployeeResource;
-export type { CallType, Direction, SipStatus, PhoneStatus, SubscribableEvent };
+/**
+ * The shapes the API answers with, field for field as the server builds them.
+ * The package stands alone, so they are written out here; a type test holds
+ * them equal to the server's (test/types/sdk-types.test.ts).
+ */
+
+export type CallType = 'inbound' | 'outbound' | 'missed' | 'voicemail';
+export type Direction = 'inbound' | 'outbound';
+export type SipStatus = 'answer' | 'cancel' | 'no_answer' | 'busy' | 'unavailable' | 'other';
+export type PhoneStatus = 'not_activated' | 'active' | 'inactive';
+/** The events an account can subscribe to: every webhook event but `test`, which is sent on request only. */
+export type SubscribableEvent = Exclude<WebhookEventName, 'test'>;
+
+export interface Call {
+  id: number;
+  call_type: CallType;
+  direction: Direction;
+  sip_status: SipStatus;
+  caller_number: string;
+  caller_name: string | null;
+  target_number: string;
+  receiver_number: string;
+  answered_phone_number: string | null;
+  answered: boolean;
+  wait_duration_sec: number;
+  duration_sec: number;
+  play_record_link: string | null;
+  phone_id: number | null;
+  answered_phone_id: number | null;
+  employee_id: number | null;
+  registration_time: string;
+  start_time: string;
+  answered_time: string | null;
+  end_time: string;
+  tags: Array<{ id: number; name: string }>;
+}
+
+export interface Tag {
+  id: number;
+  name: string;
+  color: string;
+  description: string | null;
+}
+
+export interface Employee {
+  id: number;
+  name: string;
+  email: string | null;
+  phone_ids: number[];
+  created_at: string;
+  updated_at: string;
+}
+
+/** The settings of a phone, as a phone object carries them. */
+interface PhoneSettings {
+  outbound_setting: {
+    outbound_number: string | null;
+    use_different_outbound_number: boolean;
+    outbound_number_phone_id: number | null;
+  };
+  record_setting: { record_inbound_call: boolean; record_outbound_call: boolean };
+  voicemail_setting: { allow_voicemail: boolean; voicemail_file_id: number | null };
+  forwarding_setting: {
+    forced: { enabled: boolean; forward_number: string | null };
+    conditional: { enabled: boolean; timeout_seconds: number; forward_number: string | null };
+  };
+  audio_setting: {
+    inbound_call_preroll_id: number | null;
+    outbound_call_preroll_id: number | null;
+    no_answer_file_id: number | null;
+    wait_preroll_dial: number;
+  };
+}
+
+/** The phone object of the Click-to-Call guide, plus the employee it belongs to. */
+export type Phone = {
+  id: number;
+  name: string;
+  status: PhoneStatus;
+  internal_number: number | null;
+  number: string;
+  employee_id: number | null;
+  created_at: string;
+  updated_at: string;
+  group: { group_id: number; group_title: string | null } | null;
+} & PhoneSettings;
 
 export type ClickToCallStatus = 'ringing_phone' | 'ringing_target' | 'connected' | 'completed' | 'failed';
 

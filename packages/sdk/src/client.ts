@@ -1,4 +1,3 @@
-import { VERSION } from '../version.js';
 import {
   APIConnectionError,
   APIConnectionTimeoutError,
@@ -14,9 +13,10 @@ import { Employees } from './resources/employees.js';
 import { Phones } from './resources/phones.js';
 import { Tags } from './resources/tags.js';
 import { Webhooks } from './resources/webhooks.js';
-import { DEFAULT_RETRY_DELAYS, isRetryable, retryDelay, type RetryDelays } from './retry.js';
+import { DEFAULT_RETRY_DELAYS, delayBeforeRetryMs, isRetryable, type RetryDelays } from './retry.js';
 import { ClientCredentialsTokens, StaticToken, type TokenGrant, type TokenSource } from './tokens.js';
 import type { Pagination } from './types.js';
+import { VERSION } from './version.js';
 
 /** The part of `fetch` the client uses, so that any implementation can be injected. */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
@@ -191,7 +191,7 @@ export class Sipsim {
           continue;
         }
         if (retry >= maxRetries || !isRetryable(error, idempotent)) throw error;
-        const delay = retryDelay(error, retry, this.retryDelays);
+        const delay = delayBeforeRetryMs(error, retry, this.retryDelays);
         if (delay === null) throw error;
         await sleep(delay, options.signal);
         retry += 1;
