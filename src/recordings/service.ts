@@ -24,7 +24,7 @@ export class RecordingService {
   }
 
   private async linkKey(): Promise<Buffer> {
-    this.key ??= recordingLinkKey(await this.store.cursorSecret());
+    this.key ??= recordingLinkKey(await this.store.credentials.cursorSecret());
     return this.key;
   }
 
