@@ -50,6 +50,23 @@ describe.each(ENGINES)('deleting an account on %s', (engine) => {
       await expect(store.accounts.delete(999_999)).rejects.toThrow(NotFoundError);
     });
 
+    it('creates an account, reads it back, and lists accounts in id order', async () => {
+      const made = await store.accounts.create({ name: 'Zeta', email: 'ops@zeta.example', timezone: 'Europe/Paris' });
+      expect(made).toMatchObject({ name: 'Zeta', email: 'ops@zeta.example', timezone: 'Europe/Paris' });
+      expect(await store.accounts.get(made.id)).toEqual(made);
+      expect(await store.accounts.find(made.id)).toEqual(made);
+      const plain = await store.accounts.create({ name: 'Plain' });
+      expect(plain).toMatchObject({ email: null, timezone: 'UTC' });
+      const ids = (await store.accounts.list()).map((a) => a.id);
+      expect(ids).toEqual([...ids].sort((x, y) => x - y));
+      expect(ids).toEqual(expect.arrayContaining([made.id, plain.id]));
+    });
+
+    it('answers NotFoundError naming the account from get, and null from find', async () => {
+      await expect(store.accounts.get(999_998)).rejects.toEqual(expect.objectContaining({ what: 'Account', which: { id: 999_998 }, message: 'Account not found' }));
+      expect(await store.accounts.find(999_998)).toBeNull();
+    });
+
     it('finds the account tables from the schema, calls among them', async () => {
       const tables = await store.accounts.accountTables();
       expect(tables).toEqual(expect.arrayContaining(['calls', 'call_tags', 'employees', 'phones', 'tags', 'oauth_clients', 'access_tokens', 'webhook_deliveries']));
