@@ -54,7 +54,8 @@ export class RecordingStore {
     });
   }
 
-  async get(accountId: number, pbxId: string): Promise<RecordingRow | null> {
+  /** The recording of a call, or null when sipsim holds none for it. */
+  async find(accountId: number, pbxId: string): Promise<RecordingRow | null> {
     return this.guarded(async () => {
       const r = await this.db.selectFrom('recordings').selectAll().where('account_id', '=', accountId).where('pbx_id', '=', pbxId).executeTakeFirst();
       return r ? toRow(r) : null;

@@ -86,7 +86,8 @@ export class UserStore {
     });
   }
 
-  async get(id: number): Promise<User | null> {
+  /** The user, or null: a session may outlive its user. */
+  async find(id: number): Promise<User | null> {
     return this.guarded(async () => {
       const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? withoutPassword(toUser(row)) : null;

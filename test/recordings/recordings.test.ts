@@ -118,7 +118,7 @@ describe.each(ENGINES)('recordings on %s', (engine) => {
       expect(json.status).toBe(415);
       const tooLarge = await put('rec-2', wavFile(MAX), 'audio/wav');
       expect(tooLarge.status).toBe(413);
-      expect(await store.recordings.get(accountId, 'rec-2')).toBeNull();
+      expect(await store.recordings.find(accountId, 'rec-2')).toBeNull();
       expect((await put('bad\u0001id', wavFile(10))).status).toBe(400);
 
       await put('rec-3', wavFile(100));
@@ -152,7 +152,7 @@ describe.each(ENGINES)('recordings on %s', (engine) => {
       const [callId] = await store.insertCalls(accountId, [deriveCall({ ...callInput({ start: '2025-02-03T10:00:00Z' }), pbxId: 'old-1' })]);
       await put('old-1', wavFile(100));
       const link = (await getCall(callId!)).play_record_link!;
-      const row = (await store.recordings.get(accountId, 'old-1'))!;
+      const row = (await store.recordings.find(accountId, 'old-1'))!;
       const file = recordings.files.pathOf(row.fileName!);
       expect(existsSync(file)).toBe(true);
       // Thirty days on, as the clock of the pass says.
