@@ -7,17 +7,7 @@ import {
   type SipStatus,
 } from '../domain/call.js';
 import type { CallFilter, SearchTerm } from '../domain/call-filters.js';
-import {
-  DEFAULT_PHONE_SETTINGS,
-  DEFAULT_TAG_COLOR,
-  mergeSettings,
-  tagNameKey,
-  type Employee,
-  type Phone,
-  type PhoneSettingsPatch,
-  type PhoneStatus,
-  type Tag,
-} from '../domain/directory.js';
+import { DEFAULT_TAG_COLOR, tagNameKey, type Tag } from '../domain/directory.js';
 import type { Position } from '../domain/cursor.js';
 import { formatDateTime, nowSeconds } from '../domain/time.js';
 import { connect, parseDatabaseUrl, type Connection, type DatabaseLocation, type Engine } from './engine.js';
