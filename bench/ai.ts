@@ -111,7 +111,7 @@ async function benchJobs(url: string, calls: number) {
   const store = Store.open(url);
   await store.migrate();
   try {
-    const accountId = (await store.createAccount({ name: 'Bench' })).id;
+    const accountId = (await store.accounts.create({ name: 'Bench' })).id;
     const start = Date.UTC(2025, 0, 6, 9) / 1000;
     const rows = Array.from({ length: calls }, (_, i) =>
       deriveCall({ direction: 'inbound', callerNumber: '+33612345678', callerName: 'Léa Martin', targetNumber: '+33198765432', sipCode: 200, startTime: start + i * 600, answeredTime: start + i * 600 + 5, endTime: start + i * 600 + 65 + (i % 300), answeredPhoneNumber: '+33198765432' }),

@@ -340,7 +340,7 @@ interface Fixture {
 }
 
 async function fixtureOf(store: Store): Promise<Fixture> {
-  const account = (await store.listAccounts())[0]!;
+  const account = (await store.accounts.list())[0]!;
   const employee = await store.db
     .selectFrom('employees')
     .select('id')
@@ -517,7 +517,7 @@ async function benchEngine(engine: 'sqlite' | 'postgres', options: Options): Pro
     const scenarios = scenariosFor(fixture);
 
     // Page tokens for page 100 of each walk, followed through the API.
-    const codec = new CursorCodec(await store.cursorSecret());
+    const codec = new CursorCodec(await store.credentials.cursorSecret());
     for (const s of scenarios.filter((x) => x.key.endsWith('-p100'))) {
       let page: string | undefined;
       for (let n = 1; n < 100; n++) {

@@ -256,7 +256,7 @@ async function main(): Promise<void> {
   let smallCount: number;
   try {
     await store.migrate();
-    const account = (await store.listAccounts())[0]!;
+    const account = (await store.accounts.list())[0]!;
     accountId = account.id;
     const issued = await issueClient(store, account.id, { scopes: 'calls.read', name: 'bench export-cli' });
     credentials = { clientId: issued.client.clientId, clientSecret: issued.clientSecret };

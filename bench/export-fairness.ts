@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const exports = Number(values.exports);
   const prepared = await prepareDemoStore({ seed: 1, calls, until: UNTIL, log });
   const store = Store.open(`sqlite:${prepared.path}`);
-  const account = (await store.listAccounts())[0]!;
+  const account = (await store.accounts.list())[0]!;
   const { client, clientSecret } = await issueClient(store, account.id, { scopes: 'calls.read' });
   const app = buildApp({ store, config: { logLevel: 'silent', tokenTtlSeconds: 7200, bodyLimit: 1048576, rateLimit: { enabled: false } } });
   const base = await app.listen({ port: 0, host: '127.0.0.1' });

@@ -193,7 +193,7 @@ async function main(): Promise<void> {
   const prepared = await prepareDemoStore({ seed: SEED, calls: CALLS, until: UNTIL, log });
 
   const store = Store.open(`sqlite:${SQLITE_PATH}`);
-  const account = (await store.listAccounts())[0]!;
+  const account = (await store.accounts.list())[0]!;
   const { client, clientSecret } = await issueClient(store, account.id, { scopes: 'calls.read' });
   const count = await callsInWindow(store, account.id, WINDOW);
   const smallCount = await callsInWindow(store, account.id, SMALL_WINDOW);

@@ -78,12 +78,12 @@ function rowOf(accountId: number, c: ResolvedCall, createdAt: number): Array<str
 
 /** An account with the generator's company: two lines and twelve extensions, each with its employee. */
 async function seedAccount(store: Store): Promise<number> {
-  const account = await store.createAccount({ name: 'Dupont & Associés', timezone: TIME_ZONE });
-  await store.createPhone(account.id, { number: SALES_LINE, name: 'Sales line' });
-  await store.createPhone(account.id, { number: SUPPORT_LINE, name: 'Support line' });
+  const account = await store.accounts.create({ name: 'Dupont & Associés', timezone: TIME_ZONE });
+  await store.directory.createPhone(account.id, { number: SALES_LINE, name: 'Sales line' });
+  await store.directory.createPhone(account.id, { number: SUPPORT_LINE, name: 'Support line' });
   for (const [i, extension] of EXTENSIONS.entries()) {
-    const employee = await store.createEmployee(account.id, { name: extension.name });
-    await store.createPhone(account.id, {
+    const employee = await store.directory.createEmployee(account.id, { name: extension.name });
+    await store.directory.createPhone(account.id, {
       number: `+331987655${String(i).padStart(2, '0')}`,
       name: extension.name,
       internalNumber: Number(extension.number),

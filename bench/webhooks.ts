@@ -144,8 +144,8 @@ async function benchEngine(engine: 'sqlite' | 'postgres', cleanup: Cleanup, dir:
   cleanup.add('close the receiver', () => receiver.close());
   const store = Store.open(url);
   await store.migrate();
-  const accountId = (await store.createAccount({ name: 'Webhook bench' })).id;
-  await store.createPhone(accountId, { number: '+33198765432', name: 'Sales', internalNumber: 101 });
+  const accountId = (await store.accounts.create({ name: 'Webhook bench' })).id;
+  await store.directory.createPhone(accountId, { number: '+33198765432', name: 'Sales', internalNumber: 101 });
   secret = (await store.webhooks.setUrl(accountId, receiver.url)).secret;
   const { client, clientSecret } = await issueClient(store, accountId, { scopes: 'calls.write' });
 

@@ -14,14 +14,14 @@ export async function issueClient(
   accountId: number,
   options: { name?: string; scopes?: string } = {},
 ): Promise<IssuedClient> {
-  const account = await store.getAccount(accountId);
+  const account = await store.accounts.find(accountId);
   if (!account) throw new Error(`No account with id ${accountId}`);
   const scopes = options.scopes === undefined ? [...ALL_SCOPES] : parseScopeList(options.scopes);
   const unknown = unknownScopes(scopes);
   if (unknown.length) throw new Error(`Unknown scope: ${unknown.join(', ')} (known: ${ALL_SCOPES.join(' ')})`);
   if (scopes.length === 0) throw new Error('A client needs at least one scope');
   const clientSecret = newClientSecret();
-  const client = await store.createClient({
+  const client = await store.credentials.createClient({
     clientId: newClientId(),
     accountId,
     name: options.name ?? 'API client',

@@ -23,7 +23,7 @@ export class Pager {
   ) {}
 
   static async of(store: Store, fingerprint: string, arity: number): Promise<Pager> {
-    return new Pager(new CursorCodec(await store.cursorSecret()), fingerprint, arity);
+    return new Pager(new CursorCodec(await store.credentials.cursorSecret()), fingerprint, arity);
   }
 
   /** The key a page starts after, or null for the first page; a bad token is a 400. */

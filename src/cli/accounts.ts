@@ -19,8 +19,7 @@ export function registerAccountCommands(accounts: Command): void {
     .action(
       action(async (id: number, opts: { yes?: boolean; batch: number; database: string; json?: boolean }) => {
         const result = await withStore(opts.database, async (store) => {
-          const account = await store.getAccount(id);
-          if (!account) throw new CliError(`No account ${id}; see: sipsim accounts list`);
+          const account = await store.accounts.get(id);
           const counts = await store.accounts.countRows(id);
           const summary = Object.entries(counts).map(([table, n]) => `${n.toLocaleString('en')} ${table}`).join(', ') || 'no other rows';
           if (!opts.yes) {
@@ -32,7 +31,7 @@ export function registerAccountCommands(accounts: Command): void {
           }
           let done = 0;
           const progress = !opts.json && process.stderr.isTTY;
-          const deletion = await store.accounts.deleteAccount(id, {
+          const deletion = await store.accounts.delete(id, {
             batchSize: opts.batch,
             onBatch: (table, n) => {
               done += n;
@@ -40,7 +39,7 @@ export function registerAccountCommands(accounts: Command): void {
             },
           });
           if (progress) process.stderr.write('\n');
-          return { account, rows: deletion?.rows ?? {} };
+          return { account, rows: deletion.rows };
         });
         const total = Object.values(result.rows).reduce((a, b) => a + b, 0);
         print(opts.json, { account_id: id, deleted: result.rows }, `Account ${id} (${result.account.name}) deleted: ${total.toLocaleString('en')} rows.`);

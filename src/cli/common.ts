@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
+import { ConflictError, NotFoundError } from '../domain/errors.js';
 import { printable } from '../domain/text.js';
 import { DEFAULT_DATABASE_URL, parseDatabaseUrl } from '../store/engine.js';
 import { Store } from '../store/store.js';
@@ -90,8 +91,28 @@ export class CliError extends Error {}
 
 export const accountOption = () => new Option('--account <id>', 'account id').argParser(positiveInt('--account')).makeOptionMandatory();
 
+/** Fails with the CLI's "No account N" when the account does not exist. */
 export async function requireAccount(store: Store, accountId: number): Promise<void> {
-  if (!(await store.getAccount(accountId))) throw new CliError(`No account ${accountId}; see: sipsim accounts list`);
+  await store.accounts.get(accountId);
+}
+
+/**
+ * What the CLI prints for a row that does not exist: which one, in which
+ * account, and the command that lists the ones there are ("No phone 7 in
+ * account 1; see: sipsim phones list --account 1").
+ */
+export function notFoundMessage(error: NotFoundError): string {
+  const { id, accountId } = error.which;
+  const noun = error.what.toLowerCase();
+  const where = accountId === undefined ? '' : ` in account ${accountId}`;
+  return `No ${noun}${id === undefined ? '' : ` ${id}`}${where}; see: sipsim ${noun}s list${accountId === undefined ? '' : ` --account ${accountId}`}`;
+}
+
+/** The message a failure prints, for the ones the user can act on; null for a bug, which keeps its stack. */
+function userMessage(error: unknown): string | null {
+  if (error instanceof CliError || error instanceof ConflictError) return error.message;
+  if (error instanceof NotFoundError) return notFoundMessage(error);
+  return null;
 }
 
 /** Runs an action, turning input errors into a message and exit code 1. */
@@ -100,8 +121,9 @@ export function action<A extends unknown[]>(run: (...args: A) => Promise<void>) 
     try {
       await run(...args);
     } catch (error) {
-      if (!(error instanceof CliError)) throw error;
-      process.stderr.write(forTerminal(`${error.message.split('\n').map((line) => `sipsim: ${line}`).join('\n')}\n`));
+      const message = userMessage(error);
+      if (message === null) throw error;
+      process.stderr.write(forTerminal(`${message.split('\n').map((line) => `sipsim: ${line}`).join('\n')}\n`));
       process.exitCode = 1;
     }
   };

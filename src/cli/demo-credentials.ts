@@ -75,7 +75,7 @@ function readSaved(path: string): SavedCredentials | null {
 export async function ensureDemoCredentials(store: Store, config: Config, accountId: number): Promise<string> {
   const path = demoCredentialsPath(config.databaseUrl);
   let saved = readSaved(path);
-  const client = saved ? await store.findClient(saved.client_id) : null;
+  const client = saved ? await store.credentials.findClient(saved.client_id) : null;
   if (!saved || !client || client.revokedAt !== null || client.accountId !== accountId || !secretMatches(saved.client_secret, client.secretHash)) {
     const issued = await issueClient(store, accountId, { name: 'Demo client (npm start)' });
     saved = { account_id: accountId, client_id: issued.client.clientId, client_secret: issued.clientSecret };
@@ -90,8 +90,8 @@ export async function ensureDemoCredentials(store: Store, config: Config, accoun
   // A ready token, so that the first curl works as pasted.
   const token = newAccessToken();
   const createdAt = nowSeconds();
-  const scopes = (await store.findClient(saved.client_id))!.scopes;
-  await store.saveToken({
+  const scopes = (await store.credentials.findClient(saved.client_id))!.scopes;
+  await store.credentials.saveToken({
     tokenHash: hashSecret(token),
     accountId,
     clientId: saved.client_id,

@@ -40,9 +40,7 @@ function checked<T>(schema: object, value: Record<string, unknown>): T {
 }
 
 async function requireEmployee(store: Store, accountId: number, employeeId: number | null | undefined): Promise<void> {
-  if (employeeId != null && !(await store.getEmployee(accountId, employeeId))) {
-    throw new CliError(`No employee ${employeeId} in account ${accountId}; see: sipsim employees list --account ${accountId}`);
-  }
+  if (employeeId != null) await store.directory.getEmployee(accountId, employeeId);
 }
 
 /** Reads every page of a directory list. */
@@ -102,7 +100,7 @@ export function registerDirectoryCommands(program: Command): void {
         const input = checked<EmployeeCreate>(EmployeeCreate, { name: opts.name, email: opts.email });
         const employee = await withStore(opts.database, async (store) => {
           await requireAccount(store, opts.account);
-          return store.createEmployee(opts.account, { name: input.name.trim(), email: input.email ?? null });
+          return store.directory.createEmployee(opts.account, { name: input.name.trim(), email: input.email ?? null });
         });
         print(opts.json, employeeResource(employee), `Employee ${employee.id} created: ${employee.name}`);
       }),
@@ -122,13 +120,12 @@ export function registerDirectoryCommands(program: Command): void {
         if (opts.name === undefined && opts.email === undefined) throw new CliError('Nothing to change: give --name, --email or --no-email');
         const employee = await withStore(opts.database, async (store) => {
           await requireAccount(store, opts.account);
-          const current = await store.getEmployee(opts.account, id);
-          if (!current) throw new CliError(`No employee ${id} in account ${opts.account}; see: sipsim employees list --account ${opts.account}`);
+          const current = await store.directory.getEmployee(opts.account, id);
           // Commander gives --no-email as email: false.
           const email = opts.email === false ? null : opts.email === undefined ? current.email : opts.email;
           const input = checked<EmployeeCreate>(EmployeeCreate, { name: opts.name ?? current.name, email });
-          await store.directoryEdits.updateEmployee(opts.account, id, { name: input.name.trim(), email: input.email ?? null });
-          return (await store.getEmployee(opts.account, id))!;
+          await store.directory.updateEmployee(opts.account, id, { name: input.name.trim(), email: input.email ?? null });
+          return store.directory.getEmployee(opts.account, id);
         });
         print(opts.json, employeeResource(employee), `Employee ${employee.id} updated: ${employee.name}${employee.email ? ` <${employee.email}>` : ''}`);
       }),
@@ -144,16 +141,15 @@ export function registerDirectoryCommands(program: Command): void {
       action(async (id: number, opts) => {
         const freed = await withStore(opts.database, async (store) => {
           await requireAccount(store, opts.account);
-          return store.directoryEdits.deleteEmployee(opts.account, id);
+          return store.directory.deleteEmployee(opts.account, id);
         });
-        if (freed === null) throw new CliError(`No employee ${id} in account ${opts.account}; see: sipsim employees list --account ${opts.account}`);
         const phones = freed.length ? `; phone${freed.length === 1 ? '' : 's'} ${freed.join(', ')} now belong${freed.length === 1 ? 's' : ''} to nobody` : '';
         print(opts.json, { deleted: id, unassigned_phone_ids: freed }, `Employee ${id} deleted${phones}`);
       }),
     );
   listCommand(employees, {
     description: 'list employees with the ids of their phones',
-    read: (store, accountId, after) => store.listEmployees(accountId, 1000, after),
+    read: (store, accountId, after) => store.directory.listEmployees(accountId, 1000, after),
     resource: employeeResource,
     columns: ['ID', 'NAME', 'EMAIL', 'PHONES'],
     row: (e) => [e.id, e.name, e.email, e.phoneIds.join(',') || null],
@@ -187,7 +183,7 @@ export function registerDirectoryCommands(program: Command): void {
           await requireAccount(store, opts.account);
           await requireEmployee(store, opts.account, input.employee_id);
           try {
-            return await store.createPhone(opts.account, {
+            return await store.directory.createPhone(opts.account, {
               number: input.number,
               name: input.name.trim(),
               internalNumber: input.internal_number ?? null,
@@ -230,14 +226,11 @@ export function registerDirectoryCommands(program: Command): void {
         if (opts.name !== undefined && (!opts.name.trim() || opts.name.trim().length > PHONE_NAME_MAX)) throw new CliError(`Invalid --name: 1 to ${PHONE_NAME_MAX} characters`);
         const phone = await withStore(opts.database, async (store) => {
           await requireAccount(store, opts.account);
-          const result = await store.updatePhone(opts.account, id, {
+          return store.directory.updatePhone(opts.account, id, {
             ...(opts.name === undefined ? {} : { name: opts.name.trim() }),
             ...(opts.status === undefined ? {} : { status: opts.status as PhoneStatus }),
             ...(employeeId === undefined ? {} : { employeeId }),
           });
-          if (result === 'no-phone') throw new CliError(`No phone ${id} in account ${opts.account}; see: sipsim phones list --account ${opts.account}`);
-          if (result === 'no-employee') throw new CliError(`No employee ${employeeId} in account ${opts.account}; see: sipsim employees list --account ${opts.account}`);
-          return result;
         });
         print(opts.json, phoneResource(phone), `Phone ${phone.id} updated: ${phone.name}, ${phone.status}, employee ${phone.employeeId ?? 'none'}`);
       }),
@@ -251,11 +244,10 @@ export function registerDirectoryCommands(program: Command): void {
     .addOption(jsonOption())
     .action(
       action(async (id: number, opts) => {
-        const deleted = await withStore(opts.database, async (store) => {
+        await withStore(opts.database, async (store) => {
           await requireAccount(store, opts.account);
-          return store.directoryEdits.deletePhone(opts.account, id);
+          await store.directory.deletePhone(opts.account, id);
         });
-        if (!deleted) throw new CliError(`No phone ${id} in account ${opts.account}; see: sipsim phones list --account ${opts.account}`);
         print(opts.json, { deleted: id }, `Phone ${id} deleted`);
       }),
     );
@@ -263,7 +255,7 @@ export function registerDirectoryCommands(program: Command): void {
     description: 'list phone lines',
     options: [new Option('--status <status>', 'only lines with this status').choices([...PHONE_STATUSES])],
     read: (store, accountId, after, opts) =>
-      store.listPhones(accountId, { statuses: opts.status ? [opts.status as PhoneStatus] : undefined }, 1000, after),
+      store.directory.listPhones(accountId, { statuses: opts.status ? [opts.status as PhoneStatus] : undefined }, 1000, after),
     resource: phoneResource,
     columns: ['ID', 'NUMBER', 'EXT', 'STATUS', 'EMPLOYEE', 'NAME'],
     row: (p) => [p.id, p.number, p.internalNumber, p.status, p.employeeId, p.name],

@@ -100,12 +100,12 @@ function liveRate(value: string | boolean | undefined, demo: boolean, workers: s
 
 /** Creates the demo account on an empty store and returns the banner for it. */
 async function prepareDemo(store: Store, config: Config, calls: number): Promise<{ banner: string | null; accountId: number | null }> {
-  const accounts = await store.listAccounts();
+  const accounts = await store.accounts.list();
   let demoAccount = accounts.find((a) => a.name === DEMO_ACCOUNT_NAME);
   if (!demoAccount && accounts.length === 0) {
     process.stderr.write(`Creating demo data (${calls.toLocaleString('en')} calls)...\n`);
     const demo = await createDemo(store, { calls, onProgress: progressReporter(process.stderr.isTTY) });
-    demoAccount = (await store.getAccount(demo.accountId))!;
+    demoAccount = await store.accounts.get(demo.accountId);
   }
   if (demoAccount) return { banner: await ensureDemoCredentials(store, config, demoAccount.id), accountId: demoAccount.id };
   process.stderr.write(
@@ -157,8 +157,8 @@ program
       opts.database,
       async (store) => {
         if (opts.reset) {
-          for (const account of (await store.listAccounts()).filter((a) => a.name === DEMO_ACCOUNT_NAME)) {
-            await store.accounts.deleteAccount(account.id);
+          for (const account of (await store.accounts.list()).filter((a) => a.name === DEMO_ACCOUNT_NAME)) {
+            await store.accounts.delete(account.id);
             if (!opts.json) process.stderr.write(`Deleted the previous demo account ${account.id}.\n`);
           }
         }
@@ -201,7 +201,7 @@ accounts
   .addOption(jsonOption())
   .action(async (opts) => {
     const account = await withStore(opts.database, (store) =>
-      store.createAccount({ name: opts.name, email: opts.email ?? null, timezone: opts.timezone }),
+      store.accounts.create({ name: opts.name, email: opts.email ?? null, timezone: opts.timezone }),
     );
     print(opts.json, { account_id: account.id, name: account.name }, `Account ${account.id} created: ${account.name}`);
   });
@@ -211,7 +211,7 @@ accounts
   .addOption(databaseOption())
   .addOption(jsonOption())
   .action(async (opts) => {
-    const list = await withStore(opts.database, (store) => store.listAccounts());
+    const list = await withStore(opts.database, (store) => store.accounts.list());
     print(
       opts.json,
       list.map((a) => ({ account_id: a.id, name: a.name, email: a.email, timezone: a.timezone, created_at: formatDateTime(a.createdAt) })),
@@ -251,7 +251,7 @@ clients
   .addOption(databaseOption())
   .addOption(jsonOption())
   .action(async (opts) => {
-    const list = await withStore(opts.database, (store) => store.listClients(opts.account));
+    const list = await withStore(opts.database, (store) => store.credentials.listClients(opts.account));
     print(
       opts.json,
       list.map((c) => ({
@@ -274,7 +274,7 @@ clients
   .addOption(databaseOption())
   .addOption(jsonOption())
   .action(async (clientId: string, opts) => {
-    const revoked = await withStore(opts.database, (store) => store.revokeClient(clientId));
+    const revoked = await withStore(opts.database, (store) => store.credentials.revokeClient(clientId));
     if (!revoked) {
       process.stderr.write(`No active client '${clientId}'\n`);
       process.exitCode = 1;

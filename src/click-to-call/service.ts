@@ -1,7 +1,7 @@
 import type { CallResource } from '../domain/call.js';
 import { sipStatusFromCode, type SipStatus } from '../domain/call.js';
 import type { Phone } from '../domain/directory.js';
-import { ApiError } from '../domain/errors.js';
+import { ConflictError } from '../domain/errors.js';
 import { formatDateTime } from '../domain/time.js';
 import { DirectoryIndex, resolveCall } from '../ingest/resolve.js';
 import type { CallSnapshot, ThirdPartyCallRequest, ThirdPartyCallStatus, EndedBy } from '../sip/index.js';
@@ -70,14 +70,13 @@ export class ClickToCallService {
   }
 
   async start(accountId: number, phoneId: number, number: string): Promise<ClickToCallResource> {
-    const phone = await this.store.getPhone(accountId, phoneId);
-    if (!phone) throw new ApiError('NOT_FOUND', 'Phone');
-    if (phone.status !== 'active') throw new ApiError('CONFLICT', `Phone ${phone.id} is ${phone.status}: only an active phone can place calls`);
+    const phone = await this.store.directory.getPhone(accountId, phoneId);
+    if (phone.status !== 'active') throw new ConflictError(`Phone ${phone.id} is ${phone.status}: only an active phone can place calls`);
     const phoneUri = this.settings.phoneUri(phone);
-    if (!phoneUri) throw new ApiError('CONFLICT', `Phone ${phone.id} has no extension to ring`);
+    if (!phoneUri) throw new ConflictError(`Phone ${phone.id} has no extension to ring`);
     const limit = this.settings.maxActivePerAccount;
     if ((await this.store.clickCalls.activeCount(accountId)) >= limit) {
-      throw new ApiError('CONFLICT', `The account already has ${limit} calls in progress, as many as it may have at once`);
+      throw new ConflictError(`The account already has ${limit} calls in progress, as many as it may have at once`);
     }
 
     const id = await this.store.clickCalls.reserveId();

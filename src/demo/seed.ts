@@ -29,7 +29,7 @@ export async function createDemo(store: Store, options: DemoOptions = {}): Promi
   const until = options.until ?? nowSeconds();
   const random = randomSource(seed ^ 0x5eed);
 
-  const account = await store.createAccount({ name: DEMO_ACCOUNT_NAME, email: 'admin@demo-company.example', timezone: 'Europe/Paris' });
+  const account = await store.accounts.create({ name: DEMO_ACCOUNT_NAME, email: 'admin@demo-company.example', timezone: 'Europe/Paris' });
   options.onAccount?.(account.id);
   const phones: DemoPhone[] = [];
   const usedNames = new Set<string>();
@@ -39,9 +39,9 @@ export async function createDemo(store: Store, options: DemoOptions = {}): Promi
     while (usedNames.has(name));
     usedNames.add(name);
     const email = `${name.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/[^a-z]+/g, '.')}@demo-company.example`;
-    const employee = await store.createEmployee(account.id, { name, email });
+    const employee = await store.directory.createEmployee(account.id, { name, email });
     const group = i < 5 ? 'sales' : i < 10 ? 'support' : null;
-    const phone = await store.createPhone(account.id, {
+    const phone = await store.directory.createPhone(account.id, {
       number: `+3319${String(4000000 + i * 1731 + random.int(0, 999)).padStart(7, '0')}`,
       name: `${name} (${group === 'sales' ? 'Sales' : group === 'support' ? 'Support' : 'Office'})`,
       employeeId: employee.id,
@@ -52,7 +52,7 @@ export async function createDemo(store: Store, options: DemoOptions = {}): Promi
     phones.push({ id: phone.id, number: phone.number, employeeId: employee.id, employeeName: name, group });
   }
   for (const [title, group, internal] of [['Sales line', 'sales', 200], ['Support line', 'support', 300]] as const) {
-    const phone = await store.createPhone(account.id, {
+    const phone = await store.directory.createPhone(account.id, {
       number: `+3318${String(7000000 + internal + random.int(0, 999)).padStart(7, '0')}`,
       name: title,
       internalNumber: internal,
@@ -68,8 +68,8 @@ export async function createDemo(store: Store, options: DemoOptions = {}): Promi
     phones.push({ id: phone.id, number: phone.number, employeeId: null, employeeName: null, group });
   }
   // Lines that exist but take no calls, so that the status filter has something to show.
-  await store.createPhone(account.id, { number: randomNumber(random), name: 'Former reception', status: 'inactive', internalNumber: 400 });
-  await store.createPhone(account.id, { number: randomNumber(random), name: 'New hire', status: 'not_activated', internalNumber: 401 });
+  await store.directory.createPhone(account.id, { number: randomNumber(random), name: 'Former reception', status: 'inactive', internalNumber: 400 });
+  await store.directory.createPhone(account.id, { number: randomNumber(random), name: 'New hire', status: 'not_activated', internalNumber: 401 });
 
   const tag = (name: string, color: string, description: string) => store.createTag(account.id, { name, color, description });
   const tagIds: DemoDirectory['tagIds'] = {

@@ -130,8 +130,10 @@ export class StoreConflictError extends Error {
  */
 export class NotFoundError extends Error {
   constructor(
-    /** What was not found, as the message starts: "Tag", "Phone 12". */
+    /** What was not found, as the message starts: "Tag", "Phone". */
     readonly what: string,
+    /** Which one, and in which account, when known: the CLI names them and where to look. */
+    readonly which: { id?: number | string; accountId?: number } = {},
   ) {
     super(`${what} not found`);
     this.name = 'NotFoundError';

@@ -24,7 +24,7 @@ export class RecordingService {
   }
 
   private async linkKey(): Promise<Buffer> {
-    this.key ??= recordingLinkKey(await this.store.cursorSecret());
+    this.key ??= recordingLinkKey(await this.store.credentials.cursorSecret());
     return this.key;
   }
 
@@ -53,7 +53,7 @@ export class RecordingService {
   async resolve(token: string, nowSeconds: number): Promise<ServedRecording> {
     const link = verifyRecordingLink(await this.linkKey(), token, nowSeconds);
     if (link === null || link === 'expired') return link;
-    const row = await this.store.recordings.get(link.accountId, link.pbxId);
+    const row = await this.store.recordings.find(link.accountId, link.pbxId);
     if (!row || !row.fileName) return null;
     if (row.deletedAt !== null) return 'gone';
     const path = this.files.pathOf(row.fileName);
@@ -67,7 +67,7 @@ export class RecordingService {
    */
   async fileOfCall(call: { accountId: number; pbxId: string | null; playRecordLink: string | null }): Promise<string | null> {
     if (call.pbxId) {
-      const row = await this.store.recordings.get(call.accountId, call.pbxId);
+      const row = await this.store.recordings.find(call.accountId, call.pbxId);
       if (row?.fileName && row.deletedAt === null && (await this.files.size(row.fileName)) !== null) return this.files.pathOf(row.fileName);
     }
     if (this.config.pbxDir && call.playRecordLink) {

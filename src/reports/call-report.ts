@@ -69,7 +69,7 @@ const INCOMING = new Set(['inbound', 'missed', 'voicemail']);
  * window gets the same number (docs/dashboard.md).
  */
 export async function buildCallReport(store: Store, accountId: number, from: number, to: number): Promise<CallReport> {
-  const account = await store.getAccount(accountId);
+  const account = await store.accounts.find(accountId);
   const timezone = account && isValidTimeZone(account.timezone) ? account.timezone : 'UTC';
   const segments = offsetSegments(from, to, timezone);
   const reports = store.callReports;

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { DEFAULT_AI_SETTINGS, type AiSettings, type RatingCriterion } from '../domain/ai.js';
 import type { Database } from './schema.js';
+import type { Guarded } from './guarded.js';
 
 export type AiSettingsChange = Partial<AiSettings>;
 
@@ -8,12 +9,12 @@ export type AiSettingsChange = Partial<AiSettings>;
 export class AiSettingsStore {
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly guard: <T>(operation: () => Promise<T>) => Promise<T>,
+    private readonly guarded: Guarded,
   ) {}
 
   /** The account's settings; the defaults until it changes them. */
   async get(accountId: number): Promise<AiSettings> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const row = await this.db.selectFrom('ai_settings').selectAll().where('account_id', '=', accountId).executeTakeFirst();
       if (!row) return { ...DEFAULT_AI_SETTINGS, ratingCriteria: [...DEFAULT_AI_SETTINGS.ratingCriteria] };
       return {
@@ -30,7 +31,7 @@ export class AiSettingsStore {
    * that arrive from now on, not to the account's whole history.
    */
   async update(accountId: number, change: AiSettingsChange): Promise<AiSettings> {
-    return this.guard(() =>
+    return this.guarded(() =>
       this.db.transaction().execute(async (trx) => {
         const row = await trx.selectFrom('ai_settings').selectAll().where('account_id', '=', accountId).executeTakeFirst();
         const current = row
@@ -73,7 +74,7 @@ export class AiSettingsStore {
    * once. Walks the calls' primary key, so a look costs what the new calls do.
    */
   async takeNewCallsToTranscribe(limitPerAccount = 500): Promise<Array<{ accountId: number; callId: number }>> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const accounts = await this.db
         .selectFrom('ai_settings')
         .select(['account_id', 'auto_transcribe_min_sec', 'auto_after_call_id'])

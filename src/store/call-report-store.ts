@@ -1,5 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from './schema.js';
+import type { Guarded } from './guarded.js';
 
 /** A stretch of time with one UTC offset: from `from` (Unix seconds) on, until the next one. */
 export interface OffsetSegment {
@@ -33,7 +34,7 @@ const INCOMING_TYPES = ['inbound', 'missed', 'voicemail'];
 export class CallReportStore {
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly guard: <T>(operation: () => Promise<T>) => Promise<T>,
+    private readonly guarded: Guarded,
   ) {}
 
   private window(accountId: number, from: number, to: number) {
@@ -49,7 +50,7 @@ export class CallReportStore {
   async perHour(accountId: number, from: number, to: number, segments: OffsetSegment[]): Promise<HourTypeCount[]> {
     const offset = offsetExpression(segments);
     const hour = sql<number>`((start_time + ${offset}) / 3600) * 3600 - ${offset}`;
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const rows = await this.window(accountId, from, to)
         .select([hour.as('hour'), 'call_type', (eb) => eb.fn.countAll<number>().as('calls')])
         .groupBy([hour, 'call_type'])
@@ -60,7 +61,7 @@ export class CallReportStore {
 
   /** Incoming calls, and how many of them were answered. */
   async incoming(accountId: number, from: number, to: number): Promise<{ calls: number; answered: number }> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const row = await this.window(accountId, from, to)
         .select([(eb) => eb.fn.countAll<number>().as('calls'), sql<number>`COALESCE(SUM(CASE WHEN answered_time IS NOT NULL THEN 1 ELSE 0 END), 0)`.as('answered')])
         .where('call_type', 'in', INCOMING_TYPES)
@@ -75,7 +76,7 @@ export class CallReportStore {
    * one ordered read per percentile, the same SQL on both engines.
    */
   async answeredWaitPercentiles(accountId: number, from: number, to: number, percentiles: number[]): Promise<Array<number | null>> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const answered = () => this.window(accountId, from, to).where('call_type', 'in', INCOMING_TYPES).where('answered_time', 'is not', null);
       const n = Number((await answered().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
       const out: Array<number | null> = [];
@@ -93,7 +94,7 @@ export class CallReportStore {
   }
 
   async perEmployee(accountId: number, from: number, to: number): Promise<EmployeeFigures[]> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const rows = await this.db
         .selectFrom('calls as c')
         .leftJoin('employees as e', (join) => join.onRef('e.account_id', '=', 'c.account_id').onRef('e.id', '=', 'c.employee_id'))
@@ -118,7 +119,7 @@ export class CallReportStore {
 
   /** Ids of the longest answered calls: duration, then newest start, then highest id. */
   async longestCallIds(accountId: number, from: number, to: number, limit: number): Promise<number[]> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const rows = await this.window(accountId, from, to)
         .select('id')
         .where('duration_sec', '>', 0)
@@ -133,7 +134,7 @@ export class CallReportStore {
 
   /** Ids of the calls stored at or after `since` (Unix seconds), newest stored first. */
   async storedSince(accountId: number, since: number, limit: number): Promise<number[]> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const rows = await this.db
         .selectFrom('calls')
         .select('id')
@@ -149,7 +150,7 @@ export class CallReportStore {
 
   /** The pbx id a call's webhooks carry, or undefined when the account has no such call. */
   async pbxIdOfCall(accountId: number, id: number): Promise<string | null | undefined> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const row = await this.db.selectFrom('calls').select('pbx_id').where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
       return row ? row.pbx_id : undefined;
     });

@@ -131,7 +131,8 @@ export class ClickCallStore {
 
   /**
    * Ends a call: its last state, its record in `calls` under the id it was
-   * given, and its end webhook, all or nothing. Finishing twice writes once.
+   * given, and its end webhook, all or nothing. Finishing twice writes once:
+   * false when the call had ended already, and nothing was written.
    */
   async finish(accountId: number, id: number, change: ClickCallChange, call: ResolvedCall, webhooks: WebhookMessage[]): Promise<boolean> {
     const queued = await this.inTransaction(async (trx, run) => {
@@ -142,7 +143,7 @@ export class ClickCallStore {
         .where('id', '=', id)
         .where('ended_at', 'is', null)
         .executeTakeFirst();
-      if (Number(updated.numUpdatedRows) === 0) return -1;
+      if (Number(updated.numUpdatedRows) === 0) return null;
       await trx
         .insertInto('calls')
         .values({
@@ -177,8 +178,8 @@ export class ClickCallStore {
       }
       return this.queue(run, accountId, webhooks);
     });
-    if (queued > 0) this.announce();
-    return queued >= 0;
+    if (queued) this.announce();
+    return queued !== null;
   }
 
   async get(accountId: number, id: number): Promise<ClickCallRow | null> {

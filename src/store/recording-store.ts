@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
+import type { Guarded } from './guarded.js';
 
 /** A recording sipsim holds for a call, by the call's PBX id. Times are Unix milliseconds. */
 export interface RecordingRow {
@@ -27,12 +28,12 @@ const toRow = (r: Database['recordings']): RecordingRow => ({
 export class RecordingStore {
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly guard: <T>(operation: () => Promise<T>) => Promise<T>,
+    private readonly guarded: Guarded,
   ) {}
 
   /** Records a file just put in place, replacing an earlier one of the same call. */
   async save(row: Omit<RecordingRow, 'deletedAt'>): Promise<RecordingRow> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const values = {
         account_id: row.accountId,
         pbx_id: row.pbxId,
@@ -53,8 +54,9 @@ export class RecordingStore {
     });
   }
 
-  async get(accountId: number, pbxId: string): Promise<RecordingRow | null> {
-    return this.guard(async () => {
+  /** The recording of a call, or null when sipsim holds none for it. */
+  async find(accountId: number, pbxId: string): Promise<RecordingRow | null> {
+    return this.guarded(async () => {
       const r = await this.db.selectFrom('recordings').selectAll().where('account_id', '=', accountId).where('pbx_id', '=', pbxId).executeTakeFirst();
       return r ? toRow(r) : null;
     });
@@ -63,7 +65,7 @@ export class RecordingStore {
   /** The recordings of some calls, by call id, that still have their audio. */
   async ofCalls(accountId: number, callIds: number[]): Promise<Map<number, RecordingRow>> {
     if (!callIds.length) return new Map();
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const rows = await this.db
         .selectFrom('calls as c')
         .innerJoin('recordings as r', (join) => join.onRef('r.account_id', '=', 'c.account_id').onRef('r.pbx_id', '=', 'c.pbx_id'))
@@ -79,7 +81,7 @@ export class RecordingStore {
 
   /** Recordings made before `before` whose audio is still kept, oldest first: for retention. */
   async expired(before: number, limit: number): Promise<RecordingRow[]> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const rows = await this.db
         .selectFrom('recordings')
         .selectAll()
@@ -93,7 +95,7 @@ export class RecordingStore {
   }
 
   async markDeleted(accountId: number, pbxId: string, createdAt: number, at: number): Promise<boolean> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       // Only the file that expired: one pushed again since is newer and stays.
       const result = await this.db
         .updateTable('recordings')

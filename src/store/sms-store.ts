@@ -3,6 +3,7 @@ import type { WebhookMessage } from '../webhooks/events.js';
 import type { Engine } from './engine.js';
 import type { Database } from './schema.js';
 import { executeOn, queueWebhooks } from './webhook-store.js';
+import type { Guarded } from './guarded.js';
 
 /** An SMS to keep, with the webhook it causes. */
 export interface SmsRow {
@@ -34,7 +35,7 @@ export class SmsStore {
   constructor(
     private readonly db: Kysely<Database>,
     readonly engine: Engine,
-    private readonly guard: <T>(operation: () => Promise<T>) => Promise<T>,
+    private readonly guarded: Guarded,
     private readonly announce: () => void,
   ) {}
 
@@ -42,7 +43,7 @@ export class SmsStore {
   async receive(accountId: number, rows: SmsRow[]): Promise<Map<string, number>> {
     if (!rows.length) return new Map();
     const createdAt = Math.floor(Date.now() / 1000);
-    const { fresh, queued } = await this.guard(() =>
+    const { fresh, queued } = await this.guarded(() =>
       this.db.transaction().execute(async (trx) => {
         const fresh = new Map<string, number>();
         const webhooks: WebhookMessage[] = [];
@@ -77,7 +78,7 @@ export class SmsStore {
 
   /** The account's messages, newest first. */
   async list(accountId: number, limit = 100): Promise<StoredSms[]> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const rows = await this.db
         .selectFrom('sms_messages')
         .select(['id', 'direction', 'caller', 'receiver', 'message', 'time'])

@@ -7,17 +7,7 @@ import {
   type SipStatus,
 } from '../domain/call.js';
 import type { CallFilter, SearchTerm } from '../domain/call-filters.js';
-import {
-  DEFAULT_PHONE_SETTINGS,
-  DEFAULT_TAG_COLOR,
-  mergeSettings,
-  tagNameKey,
-  type Employee,
-  type Phone,
-  type PhoneSettingsPatch,
-  type PhoneStatus,
-  type Tag,
-} from '../domain/directory.js';
+import { DEFAULT_TAG_COLOR, tagNameKey, type Tag } from '../domain/directory.js';
 import type { Position } from '../domain/cursor.js';
 import { formatDateTime, nowSeconds } from '../domain/time.js';
 import { connect, parseDatabaseUrl, type Connection, type DatabaseLocation, type Engine } from './engine.js';
@@ -48,61 +38,17 @@ import { AiSettingsStore } from './ai-settings-store.js';
 import { TagCountStore } from './tag-count-store.js';
 import { RecordingStore } from './recording-store.js';
 import { SmsStore } from './sms-store.js';
-import { DirectoryEditStore } from './directory-edit-store.js';
+import { DirectoryStore } from './directory-store.js';
+import { CredentialStore } from './credential-store.js';
+import type { Guarded } from './guarded.js';
+import { pageOf, type DirectoryPage } from './pages.js';
+import { lockRow } from './row-lock.js';
 import { messagesOfFinishedCall, tagsMessage, type WebhookMessage } from '../webhooks/events.js';
 
-export interface Account {
-  id: number;
-  name: string;
-  email: string | null;
-  timezone: string;
-  createdAt: number;
-}
-
-export interface OAuthClient {
-  clientId: string;
-  accountId: number;
-  name: string;
-  secretHash: string;
-  scopes: string[];
-  createdAt: number;
-  revokedAt: number | null;
-}
-
-export interface AccessToken {
-  tokenHash: string;
-  accountId: number;
-  clientId: string;
-  scopes: string[];
-  createdAt: number;
-  expiresAt: number;
-}
-
-export interface DirectoryPage<T> {
-  items: T[];
-  /** The id the next page starts after, or null on the last page. */
-  next: number | null;
-}
-
-export interface NewPhone {
-  number: string;
-  name: string;
-  employeeId?: number | null;
-  status?: PhoneStatus;
-  internalNumber?: number | null;
-  groupId?: number | null;
-  groupTitle?: string | null;
-  settings?: PhoneSettingsPatch;
-}
-
-export interface PhoneChange {
-  name?: string;
-  status?: PhoneStatus;
-  employeeId?: number | null;
-  groupId?: number | null;
-  groupTitle?: string | null;
-  settings?: PhoneSettingsPatch;
-}
+export type { Account } from './account-store.js';
+export type { AccessToken, OAuthClient } from './credential-store.js';
+export type { NewPhone, PhoneChange } from './directory-store.js';
+export type { DirectoryPage } from './pages.js';
 
 /** A call to store, with the ids of the tags it carries. */
 export type NewCall = CallRow & { tagIds?: number[] };
@@ -182,15 +128,18 @@ const POSTGRES_EXPORT_BATCH = 5000;
 export class Store {
   readonly engine: Engine;
   private readonly conn: Connection;
-  private cursorSecretCache: Buffer | null = null;
   private sqliteIngestTx: SqliteUpsertTx | null = null;
 
   /** Webhook settings, subscriptions and the outbox. */
   readonly webhooks: WebhookStore;
   /** Calls started through the API while they last. */
   readonly clickCalls: ClickCallStore;
-  /** Deleting an account and all of it. */
+  /** Accounts, and deleting one with all of it. */
   readonly accounts: AccountStore;
+  /** OAuth clients, their access tokens and the cursor-signing secret. */
+  readonly credentials: CredentialStore;
+  /** Employees and phone lines. */
+  readonly directory: DirectoryStore;
   readonly tagNames: TagNames;
   /** Dashboard users, sessions and sign-in failures. */
   readonly users: UserStore;
@@ -203,8 +152,6 @@ export class Store {
   readonly recordings: RecordingStore;
   /** Text messages and their webhooks. */
   readonly sms: SmsStore;
-  /** Changing and removing employees and phones. */
-  readonly directoryEdits: DirectoryEditStore;
   /** How many calls carry each tag. */
   readonly tagCounts: TagCountStore;
 
@@ -214,18 +161,20 @@ export class Store {
   ) {
     this.conn = conn;
     this.engine = conn.engine;
-    this.webhooks = new WebhookStore(conn.db, conn.engine, (operation) => this.run(operation));
-    this.clickCalls = new ClickCallStore(conn.db, conn.engine, (operation) => this.run(operation), () => this.webhooks.announce());
-    this.accounts = new AccountStore(conn.db, conn.engine, (operation) => this.run(operation));
-    this.tagNames = new TagNames(conn.db, (operation) => this.run(operation));
-    this.users = new UserStore(conn.db, (operation) => this.run(operation));
-    this.callReports = new CallReportStore(conn.db, (operation) => this.run(operation));
-    this.aiJobs = new AiJobStore(conn.db, conn.engine, (operation) => this.run(operation), () => this.webhooks.announce());
-    this.aiSettings = new AiSettingsStore(conn.db, (operation) => this.run(operation));
-    this.recordings = new RecordingStore(conn.db, (operation) => this.run(operation));
-    this.directoryEdits = new DirectoryEditStore(conn.db, conn.engine, (operation) => this.run(operation));
-    this.sms = new SmsStore(conn.db, conn.engine, (operation) => this.run(operation), () => this.webhooks.announce());
-    this.tagCounts = new TagCountStore(conn.db, (operation) => this.run(operation));
+    const guarded: Guarded = (operation) => this.run(operation);
+    this.webhooks = new WebhookStore(conn.db, conn.engine, guarded);
+    this.clickCalls = new ClickCallStore(conn.db, conn.engine, guarded, () => this.webhooks.announce());
+    this.accounts = new AccountStore(conn.db, conn.engine, guarded);
+    this.credentials = new CredentialStore(conn.db, guarded);
+    this.directory = new DirectoryStore(conn.db, conn.engine, guarded);
+    this.tagNames = new TagNames(conn.db, guarded);
+    this.users = new UserStore(conn.db, guarded);
+    this.callReports = new CallReportStore(conn.db, guarded);
+    this.aiJobs = new AiJobStore(conn.db, conn.engine, guarded, () => this.webhooks.announce());
+    this.aiSettings = new AiSettingsStore(conn.db, guarded);
+    this.recordings = new RecordingStore(conn.db, guarded);
+    this.sms = new SmsStore(conn.db, conn.engine, guarded, () => this.webhooks.announce());
+    this.tagCounts = new TagCountStore(conn.db, guarded);
   }
 
 
@@ -298,312 +247,6 @@ export class Store {
 
   async close(): Promise<void> {
     await this.db.destroy();
-  }
-
-  async cursorSecret(): Promise<Buffer> {
-    if (!this.cursorSecretCache) {
-      const row = await this.run(() =>
-        this.db.selectFrom('server_settings').select('value').where('key', '=', 'cursor_secret').executeTakeFirstOrThrow(),
-      );
-      this.cursorSecretCache = Buffer.from(row.value, 'base64');
-    }
-    return this.cursorSecretCache;
-  }
-
-  // ---- accounts ----
-
-  async createAccount(input: { name: string; email?: string | null; timezone?: string }): Promise<Account> {
-    const createdAt = nowSeconds();
-    const row = await this.run(() =>
-      this.db
-        .insertInto('accounts')
-        .values({ name: input.name, email: input.email ?? null, timezone: input.timezone ?? 'UTC', created_at: createdAt })
-        .returning('id')
-        .executeTakeFirstOrThrow(),
-    );
-    return { id: row.id, name: input.name, email: input.email ?? null, timezone: input.timezone ?? 'UTC', createdAt };
-  }
-
-  async getAccount(id: number): Promise<Account | null> {
-    const row = await this.run(() => this.db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst());
-    return row ? { id: row.id, name: row.name, email: row.email, timezone: row.timezone, createdAt: row.created_at } : null;
-  }
-
-  async listAccounts(): Promise<Account[]> {
-    const rows = await this.run(() => this.db.selectFrom('accounts').selectAll().orderBy('id').execute());
-    return rows.map((row) => ({ id: row.id, name: row.name, email: row.email, timezone: row.timezone, createdAt: row.created_at }));
-  }
-
-  // ---- OAuth clients and tokens ----
-
-  async createClient(client: Omit<OAuthClient, 'createdAt' | 'revokedAt'>): Promise<OAuthClient> {
-    const createdAt = nowSeconds();
-    await this.run(() =>
-      this.db
-        .insertInto('oauth_clients')
-        .values({
-          client_id: client.clientId,
-          account_id: client.accountId,
-          name: client.name,
-          secret_hash: client.secretHash,
-          scopes: client.scopes.join(' '),
-          created_at: createdAt,
-          revoked_at: null,
-        })
-        .execute(),
-    );
-    return { ...client, createdAt, revokedAt: null };
-  }
-
-  async findClient(clientId: string): Promise<OAuthClient | null> {
-    const row = await this.run(() =>
-      this.db.selectFrom('oauth_clients').selectAll().where('client_id', '=', clientId).executeTakeFirst(),
-    );
-    return row ? toClient(row) : null;
-  }
-
-  async listClients(accountId?: number): Promise<OAuthClient[]> {
-    let query = this.db.selectFrom('oauth_clients').selectAll().orderBy('created_at').orderBy('client_id');
-    if (accountId !== undefined) query = query.where('account_id', '=', accountId);
-    const rows = await this.run(() => query.execute());
-    return rows.map(toClient);
-  }
-
-  /** Revokes a client and every token it was issued. False when there is no such client. */
-  async revokeClient(clientId: string): Promise<boolean> {
-    return this.run(() =>
-      this.db.transaction().execute(async (trx) => {
-        const result = await trx
-          .updateTable('oauth_clients')
-          .set({ revoked_at: nowSeconds() })
-          .where('client_id', '=', clientId)
-          .where('revoked_at', 'is', null)
-          .executeTakeFirst();
-        await trx.deleteFrom('access_tokens').where('client_id', '=', clientId).execute();
-        return Number(result.numUpdatedRows) > 0;
-      }),
-    );
-  }
-
-  async saveToken(token: AccessToken): Promise<void> {
-    await this.run(async () => {
-      await this.db
-        .insertInto('access_tokens')
-        .values({
-          token_hash: token.tokenHash,
-          account_id: token.accountId,
-          client_id: token.clientId,
-          scopes: token.scopes.join(' '),
-          created_at: token.createdAt,
-          expires_at: token.expiresAt,
-        })
-        .execute();
-      // Expired tokens are useless; sweep them as new ones are issued.
-      await this.db.deleteFrom('access_tokens').where('expires_at', '<', token.createdAt - 3600).execute();
-    });
-  }
-
-  async findToken(tokenHash: string): Promise<AccessToken | null> {
-    const row = await this.run(() =>
-      this.db.selectFrom('access_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst(),
-    );
-    return row
-      ? {
-          tokenHash: row.token_hash,
-          accountId: row.account_id,
-          clientId: row.client_id,
-          scopes: row.scopes.split(' ').filter(Boolean),
-          createdAt: row.created_at,
-          expiresAt: row.expires_at,
-        }
-      : null;
-  }
-
-  // ---- employees ----
-
-  async createEmployee(accountId: number, input: { name: string; email?: string | null }): Promise<Employee> {
-    const now = nowSeconds();
-    const row = await this.run(() =>
-      this.db
-        .insertInto('employees')
-        .values({ account_id: accountId, name: input.name, email: input.email ?? null, created_at: now, updated_at: now })
-        .returning('id')
-        .executeTakeFirstOrThrow(),
-    );
-    return { id: row.id, accountId, name: input.name, email: input.email ?? null, createdAt: now, updatedAt: now, phoneIds: [] };
-  }
-
-  async getEmployee(accountId: number, id: number): Promise<Employee | null> {
-    const { items } = await this.listEmployees(accountId, 1, null, id);
-    return items[0] ?? null;
-  }
-
-  /** Employees in id order, each with the ids of its phones. */
-  async listEmployees(accountId: number, limit: number, afterId: number | null, onlyId?: number): Promise<DirectoryPage<Employee>> {
-    return this.run(async () => {
-      const rows = await this.db
-        .selectFrom('employees')
-        .selectAll()
-        .where('account_id', '=', accountId)
-        .$if(afterId !== null, (qb) => qb.where('id', '>', afterId!))
-        .$if(onlyId !== undefined, (qb) => qb.where('id', '=', onlyId!))
-        .orderBy('id')
-        .limit(limit + 1)
-        .execute();
-      const page = pageOf(rows, limit);
-      const ids = page.items.map((r) => r.id);
-      const phones = ids.length
-        ? await this.db
-            .selectFrom('phones')
-            .select(['id', 'employee_id'])
-            .where('account_id', '=', accountId)
-            .where('employee_id', 'in', ids)
-            .orderBy('id')
-            .execute()
-        : [];
-      const phoneIds = new Map<number, number[]>();
-      for (const p of phones) phoneIds.set(p.employee_id!, [...(phoneIds.get(p.employee_id!) ?? []), p.id]);
-      return {
-        items: page.items.map((r) => ({
-          id: r.id,
-          accountId,
-          name: r.name,
-          email: r.email,
-          createdAt: r.created_at,
-          updatedAt: r.updated_at,
-          phoneIds: phoneIds.get(r.id) ?? [],
-        })),
-        next: page.next,
-      };
-    });
-  }
-
-  // ---- phones ----
-
-  async createPhone(accountId: number, input: NewPhone): Promise<Phone> {
-    const now = nowSeconds();
-    const settings = mergeSettings(DEFAULT_PHONE_SETTINGS, input.settings ?? {});
-    const status = input.status ?? 'active';
-    const row = await this.run(() =>
-      this.db
-        .insertInto('phones')
-        .values({
-          account_id: accountId,
-          employee_id: input.employeeId ?? null,
-          name: input.name,
-          status,
-          internal_number: input.internalNumber ?? null,
-          number: input.number,
-          group_id: input.groupId ?? null,
-          group_title: input.groupTitle ?? null,
-          settings: JSON.stringify(settings),
-          created_at: now,
-          updated_at: now,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow(),
-    );
-    return {
-      id: row.id,
-      accountId,
-      employeeId: input.employeeId ?? null,
-      name: input.name,
-      status,
-      internalNumber: input.internalNumber ?? null,
-      number: input.number,
-      groupId: input.groupId ?? null,
-      groupTitle: input.groupTitle ?? null,
-      settings,
-      createdAt: now,
-      updatedAt: now,
-    };
-  }
-
-  async getPhone(accountId: number, id: number): Promise<Phone | null> {
-    const row = await this.run(() =>
-      this.db.selectFrom('phones').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst(),
-    );
-    return row ? toPhone(row) : null;
-  }
-
-  /** Phones in id order, of the given statuses when asked. */
-  async listPhones(accountId: number, filter: { statuses?: PhoneStatus[] }, limit: number, afterId: number | null): Promise<DirectoryPage<Phone>> {
-    const rows = await this.run(() =>
-      this.db
-        .selectFrom('phones')
-        .selectAll()
-        .where('account_id', '=', accountId)
-        .$if(filter.statuses !== undefined, (qb) => qb.where('status', 'in', filter.statuses!))
-        .$if(afterId !== null, (qb) => qb.where('id', '>', afterId!))
-        .orderBy('id')
-        .limit(limit + 1)
-        .execute(),
-    );
-    const page = pageOf(rows, limit);
-    return { items: page.items.map(toPhone), next: page.next };
-  }
-
-  /**
-   * Changes a phone's name, status, employee, group or settings (merged, not
-   * replaced). The employee must be one of the account's.
-   */
-  async updatePhone(accountId: number, id: number, change: PhoneChange): Promise<Phone | 'no-phone' | 'no-employee'> {
-    return this.run(() =>
-      this.db.transaction().execute(async (trx) => {
-        await this.lockRow(trx, 'phones', accountId, id);
-        const row = await trx.selectFrom('phones').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
-        if (!row) return 'no-phone' as const;
-        if (change.employeeId != null) {
-          const employee = await trx
-            .selectFrom('employees')
-            .select('id')
-            .where('account_id', '=', accountId)
-            .where('id', '=', change.employeeId)
-            .executeTakeFirst();
-          if (!employee) return 'no-employee' as const;
-        }
-        const current = toPhone(row);
-        const updated: Phone = {
-          ...current,
-          name: change.name ?? current.name,
-          status: change.status ?? current.status,
-          employeeId: change.employeeId === undefined ? current.employeeId : change.employeeId,
-          groupId: change.groupId === undefined ? current.groupId : change.groupId,
-          groupTitle: change.groupTitle === undefined ? current.groupTitle : change.groupTitle,
-          settings: mergeSettings(current.settings, change.settings ?? {}),
-          updatedAt: nowSeconds(),
-        };
-        await trx
-          .updateTable('phones')
-          .set({
-            name: updated.name,
-            status: updated.status,
-            employee_id: updated.employeeId,
-            group_id: updated.groupId,
-            group_title: updated.groupTitle,
-            settings: JSON.stringify(updated.settings),
-            updated_at: updated.updatedAt,
-          })
-          .where('account_id', '=', accountId)
-          .where('id', '=', id)
-          .execute();
-        return updated;
-      }),
-    );
-  }
-
-  /**
-   * Serialises read-modify-write transactions on one row. PostgreSQL locks the
-   * row. SQLite has one writer at a time, but a transaction that reads first
-   * and writes later fails when another wrote in between; starting with a write
-   * (one that changes nothing) makes it wait its turn instead.
-   */
-  private async lockRow(trx: Transaction<Database>, table: 'calls' | 'phones', accountId: number, id: number): Promise<void> {
-    if (this.engine === 'postgres') {
-      await sql`SELECT 1 FROM ${sql.table(table)} WHERE account_id = ${accountId} AND id = ${id} FOR UPDATE`.execute(trx);
-    } else {
-      await sql`UPDATE ${sql.table(table)} SET account_id = account_id WHERE account_id = ${accountId} AND id = ${id}`.execute(trx);
-    }
   }
 
   // ---- tags ----
@@ -710,7 +353,7 @@ export class Store {
     let queued = 0;
     const outcome = await this.run(() =>
       this.db.transaction().execute(async (trx) => {
-        await this.lockRow(trx, 'calls', accountId, callId);
+        await lockRow(trx, this.engine, 'calls', accountId, callId);
         const call = await trx
           .selectFrom('calls')
           .select('start_time')
@@ -1263,42 +906,6 @@ export class Store {
     if (!pool) return { total: 1, idle: 1, waiting: 0 };
     return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
   }
-}
-
-function toClient(row: Database['oauth_clients']): OAuthClient {
-  return {
-    clientId: row.client_id,
-    accountId: row.account_id,
-    name: row.name,
-    secretHash: row.secret_hash,
-    scopes: row.scopes.split(' ').filter(Boolean),
-    createdAt: row.created_at,
-    revokedAt: row.revoked_at,
-  };
-}
-
-/** Cuts a list read with one row too many into a page and where the next one starts. */
-function pageOf<T extends { id: number }>(rows: T[], limit: number): { items: T[]; next: number | null } {
-  const more = rows.length > limit;
-  const items = more ? rows.slice(0, limit) : rows;
-  return { items, next: more ? items[items.length - 1]!.id : null };
-}
-
-function toPhone(row: Selectable<Database['phones']>): Phone {
-  return {
-    id: row.id,
-    accountId: row.account_id,
-    employeeId: row.employee_id,
-    name: row.name,
-    status: row.status as PhoneStatus,
-    internalNumber: row.internal_number,
-    number: row.number,
-    groupId: row.group_id,
-    groupTitle: row.group_title,
-    settings: mergeSettings(DEFAULT_PHONE_SETTINGS, JSON.parse(row.settings) as unknown),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
 }
 
 function toTag(row: Selectable<Database['tags']>): Tag {

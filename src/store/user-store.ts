@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Database } from './schema.js';
+import type { Guarded } from './guarded.js';
 
 export type UserRole = 'admin' | 'member';
 export const USER_ROLES: readonly UserRole[] = ['admin', 'member'];
@@ -52,11 +53,11 @@ const withoutPassword = ({ passwordHash: _hash, ...user }: UserWithPassword): Us
 export class UserStore {
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly guard: <T>(operation: () => Promise<T>) => Promise<T>,
+    private readonly guarded: Guarded,
   ) {}
 
   async create(input: { accountId: number; email: string; emailKey: string; name: string; role: UserRole; employeeId: number | null; passwordHash: string }): Promise<User> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const now = Math.floor(Date.now() / 1000);
       const row = await this.db
         .insertInto('users')
@@ -79,21 +80,22 @@ export class UserStore {
   }
 
   async findByEmail(emailKey: string): Promise<UserWithPassword | null> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const row = await this.db.selectFrom('users').selectAll().where('email_key', '=', emailKey).executeTakeFirst();
       return row ? toUser(row) : null;
     });
   }
 
-  async get(id: number): Promise<User | null> {
-    return this.guard(async () => {
+  /** The user, or null: a session may outlive its user. */
+  async find(id: number): Promise<User | null> {
+    return this.guarded(async () => {
       const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? withoutPassword(toUser(row)) : null;
     });
   }
 
   async list(accountId?: number): Promise<User[]> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const rows = await this.db
         .selectFrom('users')
         .selectAll()
@@ -107,7 +109,7 @@ export class UserStore {
 
   /** Disables a user and ends their sessions, in one transaction. False when there is no such user. */
   async disable(id: number): Promise<boolean> {
-    return this.guard(() =>
+    return this.guarded(() =>
       this.db.transaction().execute(async (trx) => {
         const now = Math.floor(Date.now() / 1000);
         const updated = await trx.updateTable('users').set({ disabled_at: now, updated_at: now }).where('id', '=', id).where('disabled_at', 'is', null).executeTakeFirst();
@@ -119,7 +121,7 @@ export class UserStore {
 
   /** A new password ends every session the user had. */
   async setPasswordHash(id: number, passwordHash: string): Promise<void> {
-    await this.guard(() =>
+    await this.guarded(() =>
       this.db.transaction().execute(async (trx) => {
         await trx.updateTable('users').set({ password_hash: passwordHash, updated_at: Math.floor(Date.now() / 1000) }).where('id', '=', id).execute();
         await trx.deleteFrom('user_sessions').where('user_id', '=', id).execute();
@@ -130,7 +132,7 @@ export class UserStore {
   // ---- sessions ----
 
   async createSession(session: SessionRow): Promise<void> {
-    await this.guard(() =>
+    await this.guarded(() =>
       this.db
         .insertInto('user_sessions')
         .values({
@@ -147,7 +149,7 @@ export class UserStore {
 
   /** The session and its user, whatever their state: the caller judges expiry. */
   async findSession(idHash: string): Promise<{ session: SessionRow; user: User } | null> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const row = await this.db.selectFrom('user_sessions').selectAll().where('id_hash', '=', idHash).executeTakeFirst();
       if (!row) return null;
       const user = await this.db.selectFrom('users').selectAll().where('id', '=', row.user_id).executeTakeFirst();
@@ -167,16 +169,16 @@ export class UserStore {
   }
 
   async touchSession(idHash: string, at: number): Promise<void> {
-    await this.guard(() => this.db.updateTable('user_sessions').set({ last_seen_at: at }).where('id_hash', '=', idHash).where('last_seen_at', '<', at).execute());
+    await this.guarded(() => this.db.updateTable('user_sessions').set({ last_seen_at: at }).where('id_hash', '=', idHash).where('last_seen_at', '<', at).execute());
   }
 
   async deleteSession(idHash: string): Promise<void> {
-    await this.guard(() => this.db.deleteFrom('user_sessions').where('id_hash', '=', idHash).execute());
+    await this.guarded(() => this.db.deleteFrom('user_sessions').where('id_hash', '=', idHash).execute());
   }
 
   /** Deletes the sessions that have ended: unused since `idleBefore`, or past their cap at `now`. Returns how many. */
   async pruneSessions(idleBefore: number, now: number): Promise<number> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const result = await this.db
         .deleteFrom('user_sessions')
         .where((eb) => eb.or([eb('last_seen_at', '<', idleBefore), eb('expires_at', '<=', now)]))
@@ -189,7 +191,7 @@ export class UserStore {
 
   /** Until when sign-in for this email is locked (Unix ms), or null. */
   async lockedUntil(emailKey: string, now: number): Promise<number | null> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const row = await this.db.selectFrom('sign_in_failures').select('locked_until').where('email_key', '=', emailKey).executeTakeFirst();
       const until = row?.locked_until === null || row?.locked_until === undefined ? null : Number(row.locked_until);
       return until !== null && until > now ? until : null;
@@ -203,7 +205,7 @@ export class UserStore {
    * `lockMs`. Returns the lock's end, or null.
    */
   async recordFailure(emailKey: string, now: number, rule: { limit: number; windowMs: number; lockMs: number }): Promise<number | null> {
-    return this.guard(async () => {
+    return this.guarded(async () => {
       const fresh = sql`(sign_in_failures.first_failure_at < ${now - rule.windowMs} OR (sign_in_failures.locked_until IS NOT NULL AND sign_in_failures.locked_until <= ${now}))`;
       const { rows } = await sql<{ locked_until: number | null }>`
         INSERT INTO sign_in_failures (email_key, failures, first_failure_at, locked_until)
@@ -222,6 +224,6 @@ export class UserStore {
   }
 
   async clearFailures(emailKey: string): Promise<void> {
-    await this.guard(() => this.db.deleteFrom('sign_in_failures').where('email_key', '=', emailKey).execute());
+    await this.guarded(() => this.db.deleteFrom('sign_in_failures').where('email_key', '=', emailKey).execute());
   }
 }

@@ -90,9 +90,9 @@ export class UserService {
     if (!USER_ROLES.includes(role)) throw new UserInputError(`Unknown role '${input.role}': use admin or member`);
     const problem = passwordProblem(input.password);
     if (problem) throw new UserInputError(`Cannot use this password: ${problem}`);
-    if (!(await this.store.getAccount(input.accountId))) throw new UserInputError(`No account with id ${input.accountId}`);
+    if (!(await this.store.accounts.find(input.accountId))) throw new UserInputError(`No account with id ${input.accountId}`);
     const employeeId = input.employeeId ?? null;
-    if (employeeId !== null && !(await this.store.getEmployee(input.accountId, employeeId))) {
+    if (employeeId !== null && !(await this.store.directory.findEmployee(input.accountId, employeeId))) {
       throw new UserInputError(`No employee ${employeeId} in account ${input.accountId}`);
     }
     if (await this.store.users.findByEmail(emailKey(email))) throw new UserInputError(`A user with email ${email} exists already`);

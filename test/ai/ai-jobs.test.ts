@@ -74,8 +74,8 @@ describe.each(ENGINES)('transcripts, summaries and ratings on %s', (engine) => {
 
     beforeAll(async () => {
       ({ store, close } = await openTestStore(engine));
-      accountId = (await store.createAccount({ name: 'Acme' })).id;
-      otherAccountId = (await store.createAccount({ name: 'Other' })).id;
+      accountId = (await store.accounts.create({ name: 'Acme' })).id;
+      otherAccountId = (await store.accounts.create({ name: 'Other' })).id;
       app = buildApp({ store, config: TEST_CONFIG, ai });
       offApp = buildApp({ store, config: TEST_CONFIG, ai: null });
       await app.ready();

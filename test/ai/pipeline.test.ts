@@ -277,7 +277,7 @@ describe.skipIf(!SPEECH_TOOLS_READY).each(ENGINES)('a PBX-pushed stereo recordin
       const app = buildApp({ store, config: TEST_CONFIG, ai, recordings });
       const worker = new AiWorker(store.aiJobs, store.aiSettings, ai, { concurrency: 2, timeoutMs: 60_000, maxAttempts: 2, retryBaseMs: 10, retryMaxMs: 20, pollMs: 20 });
       try {
-        const accountId = (await store.createAccount({ name: 'Own PBX' })).id;
+        const accountId = (await store.accounts.create({ name: 'Own PBX' })).id;
         const { client, clientSecret } = await issueClient(store, accountId, {});
         const token = (await app.inject({ method: 'POST', url: '/oauth/token', payload: { grant_type: 'client_credentials', client_id: client.clientId, client_secret: clientSecret } })).json().access_token;
         const auth = { authorization: `Bearer ${token}` };

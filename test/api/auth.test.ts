@@ -90,7 +90,7 @@ describe.each(ENGINES)('OAuth and scopes on %s', (engine) => {
       const issued = await issueClient(h.store, h.accountId, { scopes: 'calls.read' });
       const credentials = { grant_type: 'client_credentials', client_id: issued.client.clientId, client_secret: issued.clientSecret };
       const token = (await tokenRequest(form(credentials))).json().access_token;
-      expect(await h.store.revokeClient(issued.client.clientId)).toBe(true);
+      expect(await h.store.credentials.revokeClient(issued.client.clientId)).toBe(true);
       expect((await tokenRequest(form(credentials))).statusCode).toBe(401);
       const r = await h.app.inject({ url: '/api/v2/account', headers: { authorization: `Bearer ${token}` } });
       expect(r.statusCode).toBe(401);
@@ -98,7 +98,7 @@ describe.each(ENGINES)('OAuth and scopes on %s', (engine) => {
 
     it('refuses an expired token', async () => {
       const token = 'sst_expired_token_for_the_test_0000000000000000000';
-      await h.store.saveToken({
+      await h.store.credentials.saveToken({
         tokenHash: hashSecret(token),
         accountId: h.accountId,
         clientId,

@@ -103,8 +103,8 @@ describe.each(ENGINES)('writes with random bodies on %s', (engine) => {
     h = await createHarness(engine);
     token = await h.token();
     const tag = await h.store.createTag(h.accountId, { name: 'Existing' });
-    const employee = await h.store.createEmployee(h.accountId, { name: 'Alice' });
-    const phone = await h.store.createPhone(h.accountId, { number: '+33198765432', name: 'Desk', employeeId: employee.id });
+    const employee = await h.store.directory.createEmployee(h.accountId, { name: 'Alice' });
+    const phone = await h.store.directory.createPhone(h.accountId, { number: '+33198765432', name: 'Desk', employeeId: employee.id });
     const [callId] = await h.insert([callInput({ start: '2024-01-15T10:00:00Z' })]);
     targets = [
       { method: 'POST', url: '/api/v2/tags' },

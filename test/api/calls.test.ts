@@ -16,8 +16,8 @@ describe.each(ENGINES)('calls API on %s', (engine) => {
     beforeAll(async () => {
       h = await createHarness(engine);
       token = await h.token();
-      alice = (await h.store.createEmployee(h.accountId, { name: 'Alice Martin' })).id;
-      bob = (await h.store.createEmployee(h.accountId, { name: 'Bob Durand' })).id;
+      alice = (await h.store.directory.createEmployee(h.accountId, { name: 'Alice Martin' })).id;
+      bob = (await h.store.directory.createEmployee(h.accountId, { name: 'Bob Durand' })).id;
       tagImportant = (await h.store.createTag(h.accountId, { name: 'Important' })).id;
       tagFollowUp = (await h.store.createTag(h.accountId, { name: 'Follow-up' })).id;
       const [inbound, outbound, missed, voicemail, named, late] = await h.insert([
@@ -39,7 +39,7 @@ describe.each(ENGINES)('calls API on %s', (engine) => {
         { ...callInput({ start: '2024-01-31T23:59:59Z' }), callerNumber: '+33700000001' },
       ]);
       Object.assign(ids, { inbound, outbound, missed, voicemail, named, late });
-      const other = await h.store.createAccount({ name: 'Other Co' });
+      const other = await h.store.accounts.create({ name: 'Other Co' });
       otherAccountCallId = (await h.insert([callInput({ start: '2024-01-15T10:30:05Z' })], other.id))[0]!;
     });
     afterAll(() => h?.close());
@@ -293,7 +293,7 @@ describe.each(ENGINES)('calls API on %s', (engine) => {
     it("never lists another account's calls", async () => {
       const { body } = await list('start_time=2024-01-15T10:30:05Z&end_time=2024-01-15T10:30:05Z');
       expect(idsOf(body)).toEqual([ids.inbound]);
-      const otherToken = await h.token(undefined, (await h.store.listAccounts()).find((a) => a.name === 'Other Co')!.id);
+      const otherToken = await h.token(undefined, (await h.store.accounts.list()).find((a) => a.name === 'Other Co')!.id);
       const theirs = await list('start_time=2024-01-01T00:00:00Z&end_time=2024-02-01T00:00:00Z', otherToken);
       expect(idsOf(theirs.body)).toEqual([otherAccountCallId]);
     });

@@ -29,8 +29,8 @@ describe.each(ENGINES)('click-to-call through the API on %s', (engine) => {
       });
       off = await createHarness(engine);
       token = await h.token();
-      alice = (await h.store.createEmployee(h.accountId, { name: 'Alice Martin' })).id;
-      desk = (await h.store.createPhone(h.accountId, { number: '+33198765401', name: 'Alice desk', internalNumber: 101, employeeId: alice })).id;
+      alice = (await h.store.directory.createEmployee(h.accountId, { name: 'Alice Martin' })).id;
+      desk = (await h.store.directory.createPhone(h.accountId, { number: '+33198765401', name: 'Alice desk', internalNumber: 101, employeeId: alice })).id;
       await h.store.webhooks.setUrl(h.accountId, 'https://hooks.example/sipsim', [...WEBHOOK_EVENTS]);
     });
     afterAll(async () => {
@@ -156,7 +156,7 @@ describe.each(ENGINES)('click-to-call through the API on %s', (engine) => {
       await refused({ phone_id: desk, number: '0612345678' }, 400, "Invalid field 'number': must be a number in E.164 format such as +33612345678");
       await refused({ phone_id: desk }, 400, "Missing required field 'number'");
       await refused({ phone_id: 987654, number: CUSTOMER }, 404, 'Phone not found');
-      const spare = (await h.store.createPhone(h.accountId, { number: '+33198765409', name: 'Spare', status: 'inactive' })).id;
+      const spare = (await h.store.directory.createPhone(h.accountId, { number: '+33198765409', name: 'Spare', status: 'inactive' })).id;
       await refused({ phone_id: spare, number: CUSTOMER }, 409, `Phone ${spare} is inactive: only an active phone can place calls`);
       // The account's limit of calls in progress (3 here).
       const ids = [];
@@ -171,7 +171,7 @@ describe.each(ENGINES)('click-to-call through the API on %s', (engine) => {
 
     it('answers 503 where click-to-call is off, after checking the phone', async () => {
       const offToken = await off.token();
-      const phone = (await off.store.createPhone(off.accountId, { number: '+33198765401', name: 'Desk', internalNumber: 101 })).id;
+      const phone = (await off.store.directory.createPhone(off.accountId, { number: '+33198765401', name: 'Desk', internalNumber: 101 })).id;
       const r = await send('POST', '/api/v2/calls', { phone_id: phone, number: CUSTOMER }, offToken, off);
       expect(r.status).toBe(503);
       expect(r.body.errors[0]).toMatch(/^Click-to-call is off on this server: set SIPSIM_SIP_PROXY/);

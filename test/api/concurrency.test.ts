@@ -29,7 +29,7 @@ describe.each(ENGINES)('concurrent writes on %s', (engine) => {
         await app.ready();
         apps.push(app);
       }
-      accountId = (await stores[0]!.createAccount({ name: 'Acme' })).id;
+      accountId = (await stores[0]!.accounts.create({ name: 'Acme' })).id;
       const { client, clientSecret } = await issueClient(stores[0]!, accountId, {});
       token = (
         await apps[0]!.inject({

@@ -23,8 +23,8 @@ interface Objects {
 }
 
 async function populate(store: Store, accountId: number, name: string): Promise<Objects> {
-  const employee = (await store.createEmployee(accountId, { name: `${name} employee` })).id;
-  const phone = (await store.createPhone(accountId, { number: `+3319876${String(accountId).padStart(4, '0')}`, name, employeeId: employee })).id;
+  const employee = (await store.directory.createEmployee(accountId, { name: `${name} employee` })).id;
+  const phone = (await store.directory.createPhone(accountId, { number: `+3319876${String(accountId).padStart(4, '0')}`, name, employeeId: employee })).id;
   const tag = (await store.createTag(accountId, { name: `${name} tag` })).id;
   // Both accounts have a call of the same PBX id: ingest must only ever touch the token's own.
   const [call] = await store.insertCalls(accountId, [
@@ -53,8 +53,8 @@ describe.each(ENGINES)('isolation between accounts on %s', (engine) => {
 
     beforeAll(async () => {
       ({ store, close } = await openTestStore(engine));
-      victimAccount = (await store.createAccount({ name: 'Victim' })).id;
-      const intruderAccount = (await store.createAccount({ name: 'Intruder' })).id;
+      victimAccount = (await store.accounts.create({ name: 'Victim' })).id;
+      const intruderAccount = (await store.accounts.create({ name: 'Intruder' })).id;
       victim = await populate(store, victimAccount, 'Victim');
       await store.webhooks.setUrl(victimAccount, 'https://victim.example/hooks');
       intruder = await populate(store, intruderAccount, 'Intruder');

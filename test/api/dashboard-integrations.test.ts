@@ -155,11 +155,11 @@ describe.each(ENGINES)('dashboard integrations on %s', (engine) => {
       expect((await h.app.inject({ method: 'GET', url: '/api/v2/calls?start_time=2025-01-01T00:00:00Z', headers: { authorization: `Bearer ${bearer}` } })).statusCode).toBe(401);
       expect((await send('GET', '/dashboard/api/clients')).body.data.find((c: { client_id: string }) => c.client_id === client_id).revoked_at).toMatch(/Z$/);
       // Another account's client cannot be revoked from here.
-      const other = await h.store.createAccount({ name: 'Other' });
+      const other = await h.store.accounts.create({ name: 'Other' });
       const { issueClient } = await import('../../src/admin.js');
       const foreign = await issueClient(h.store, other.id, { name: 'Theirs' });
       expect((await send('DELETE', `/dashboard/api/clients/${foreign.client.clientId}`)).status).toBe(404);
-      expect((await h.store.findClient(foreign.client.clientId))!.revokedAt).toBeNull();
+      expect((await h.store.credentials.findClient(foreign.client.clientId))!.revokedAt).toBeNull();
     });
 
     it('tells a poll which calls were stored since the last one', async () => {

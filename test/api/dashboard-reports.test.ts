@@ -80,10 +80,10 @@ describe.each(ENGINES)('dashboard reports on %s', (engine) => {
 
     beforeAll(async () => {
       h = await createHarness(engine);
-      accountId = (await h.store.createAccount({ name: 'Newfoundland office', timezone: ZONE })).id;
+      accountId = (await h.store.accounts.create({ name: 'Newfoundland office', timezone: ZONE })).id;
       token = await h.token('calls.read', accountId);
       for (const name of ['Ana', 'Bruno', 'Chloé']) {
-        const e = await h.store.createEmployee(accountId, { name });
+        const e = await h.store.directory.createEmployee(accountId, { name });
         employeeNames.set(e.id, name);
       }
       const employeeIds = [...employeeNames.keys()];

@@ -40,10 +40,10 @@ describe.each(ENGINES)('dashboard sessions on %s', (engine) => {
     beforeAll(async () => {
       h = await createHarness(engine);
       users = new UserService(h.store);
-      const employee = await h.store.createEmployee(h.accountId, { name: 'Ana Agent' });
+      const employee = await h.store.directory.createEmployee(h.accountId, { name: 'Ana Agent' });
       await users.createUser({ accountId: h.accountId, email: 'Boss@Acme.example', name: 'Boss', role: 'admin', password: PASSWORD });
       await users.createUser({ accountId: h.accountId, email: 'ana@acme.example', name: 'Ana', role: 'member', employeeId: employee.id, password: PASSWORD });
-      otherAccount = (await h.store.createAccount({ name: 'Other Ltd' })).id;
+      otherAccount = (await h.store.accounts.create({ name: 'Other Ltd' })).id;
       otherCallId = (await h.insert([callInput({ start: '2025-01-15T10:00:00Z' })], otherAccount))[0]!;
       await h.insert([callInput({ start: '2025-01-15T11:00:00Z' })]);
     });
@@ -204,7 +204,7 @@ describe.each(ENGINES)('dashboard sessions on %s', (engine) => {
         expect(response.statusCode, `${method} ${url}`).toBe(403);
         expect(response.json().code, `${method} ${url}`).toBe(code);
       }
-      expect(await h.store.listClients(h.accountId)).toHaveLength(0);
+      expect(await h.store.credentials.listClients(h.accountId)).toHaveLength(0);
       // What a member may do, they can.
       expect((await as('GET', '/api/v2/calls?start_time=2025-01-01T00:00:00Z')).statusCode).toBe(200);
       expect((await as('GET', '/dashboard/api/reports?from=2025-01-15T00:00:00Z&to=2025-01-15T23:59:59Z')).statusCode).toBe(200);

@@ -19,7 +19,7 @@ describe.each(ENGINES.filter(engineAvailable))('GET /dashboard/api/tags/counts o
     }));
     await h.insert(calls);
     // Another account's tagged calls count nowhere here.
-    const other = await h.store.createAccount({ name: 'Other' });
+    const other = await h.store.accounts.create({ name: 'Other' });
     const otherTag = await h.store.createTag(other.id, { name: 'Sales' });
     await h.insert([{ ...callInput({ start: '2025-01-02T00:00:00Z' }), tagIds: [otherTag.id] }], other.id);
     await h.store.deleteTag(h.accountId, doomed);

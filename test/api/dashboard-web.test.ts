@@ -120,7 +120,7 @@ describe.each(ENGINES)('a dashboard session over a real port on %s', (engine) =>
 
     beforeAll(async () => {
       ({ store, close: closeStore } = await openTestStore(engine));
-      const account = await store.createAccount({ name: 'Acme', timezone: 'Europe/Paris' });
+      const account = await store.accounts.create({ name: 'Acme', timezone: 'Europe/Paris' });
       await new UserService(store).createUser({ accountId: account.id, email: 'ana@acme.example', name: 'Ana', password: 'ana password 1' });
       app = buildApp({ store, config: { ...TEST_CONFIG, trustProxy: true }, webDir: null });
       base = (await app.listen({ port: 0, host: '127.0.0.1' })).replace('[::1]', 'localhost');

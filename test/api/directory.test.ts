@@ -15,12 +15,12 @@ describe.each(ENGINES)('tags, phones and employees on %s', (engine) => {
     beforeAll(async () => {
       h = await createHarness(engine);
       token = await h.token();
-      alice = (await h.store.createEmployee(h.accountId, { name: 'Alice Martin', email: 'alice@acme.example' })).id;
-      bob = (await h.store.createEmployee(h.accountId, { name: 'Bob Durand' })).id;
-      deskPhone = (await h.store.createPhone(h.accountId, { number: '+33198765432', name: 'Alice desk', internalNumber: 101, employeeId: alice })).id;
-      await h.store.createPhone(h.accountId, { number: '+33198765433', name: 'Alice mobile', internalNumber: 102, employeeId: alice });
-      await h.store.createPhone(h.accountId, { number: '+33198765434', name: 'Old line', status: 'inactive' });
-      await h.store.createPhone(h.accountId, { number: '+33198765435', name: 'New hire', status: 'not_activated' });
+      alice = (await h.store.directory.createEmployee(h.accountId, { name: 'Alice Martin', email: 'alice@acme.example' })).id;
+      bob = (await h.store.directory.createEmployee(h.accountId, { name: 'Bob Durand' })).id;
+      deskPhone = (await h.store.directory.createPhone(h.accountId, { number: '+33198765432', name: 'Alice desk', internalNumber: 101, employeeId: alice })).id;
+      await h.store.directory.createPhone(h.accountId, { number: '+33198765433', name: 'Alice mobile', internalNumber: 102, employeeId: alice });
+      await h.store.directory.createPhone(h.accountId, { number: '+33198765434', name: 'Old line', status: 'inactive' });
+      await h.store.directory.createPhone(h.accountId, { number: '+33198765435', name: 'New hire', status: 'not_activated' });
       const inserted = await h.insert([
         callInput({ start: '2024-01-15T10:30:05Z' }),
         callInput({ start: '2024-01-16T08:00:00Z' }),

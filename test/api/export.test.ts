@@ -74,7 +74,7 @@ describe.each(ENGINES)('GET /api/v2/calls/export on %s', (engine) => {
       h = await createHarness(engine);
       token = await h.token();
       for (const name of ['Alice Martin', 'Bob Durand', 'Chloé Petit']) {
-        people[name.split(' ')[0]!.toLowerCase()] = (await h.store.createEmployee(h.accountId, { name })).id;
+        people[name.split(' ')[0]!.toLowerCase()] = (await h.store.directory.createEmployee(h.accountId, { name })).id;
       }
       for (const name of ['Important', 'Follow-up', 'Spam; junk', '=HYPERLINK("http://evil")']) {
         tags[name] = (await h.store.createTag(h.accountId, { name })).id;
@@ -106,7 +106,7 @@ describe.each(ENGINES)('GET /api/v2/calls/export on %s', (engine) => {
       // Exactly two batches' worth of calls on one day, for an export that ends on a batch boundary.
       for (let i = 0; i < 2 * BATCH; i++) calls.push({ ...callInput({ start: `2024-04-10T10:00:${String(i % 5).padStart(2, '0')}Z` }) });
       await h.insert(calls);
-      const other = await h.store.createAccount({ name: 'Other Co' });
+      const other = await h.store.accounts.create({ name: 'Other Co' });
       otherAccountCall = (await h.insert([callInput({ start: '2024-03-15T10:00:00Z' })], other.id))[0]!;
       batching = smallBatches(h.store, BATCH);
     });
@@ -372,7 +372,7 @@ describe.each(ENGINES)('exports over a real port on %s', (engine) => {
       store = Store.open(url);
       await store.migrate();
       cut = engine === 'postgres' ? () => proxy!.down() : () => store.close();
-      const account = await store.createAccount({ name: 'Acme' });
+      const account = await store.accounts.create({ name: 'Acme' });
       const tag = await store.createTag(account.id, { name: 'Important' });
       const start = at('2024-05-01T00:00:00Z');
       const calls = Array.from({ length: CALLS }, (_, i) => ({

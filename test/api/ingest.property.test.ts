@@ -16,7 +16,7 @@ describe.each(ENGINES)('ingest with random bodies on %s', (engine) => {
     if (!engineAvailable(engine)) return;
     h = await createHarness(engine);
     token = await h.token();
-    await h.store.createPhone(h.accountId, { number: '+33198765432', name: 'Sales', internalNumber: 101 });
+    await h.store.directory.createPhone(h.accountId, { number: '+33198765432', name: 'Sales', internalNumber: 101 });
   });
   afterAll(() => h?.close());
 

@@ -18,9 +18,9 @@ describe.each(ENGINES)('getting calls in on %s', (engine) => {
     beforeAll(async () => {
       h = await createHarness(engine);
       token = await h.token();
-      marie = (await h.store.createEmployee(h.accountId, { name: 'Marie Lefèvre' })).id;
-      marieDesk = (await h.store.createPhone(h.accountId, { number: '+33198765401', name: 'Marie', internalNumber: 101, employeeId: marie })).id;
-      salesLine = (await h.store.createPhone(h.accountId, { number: SALES, name: 'Sales line' })).id;
+      marie = (await h.store.directory.createEmployee(h.accountId, { name: 'Marie Lefèvre' })).id;
+      marieDesk = (await h.store.directory.createPhone(h.accountId, { number: '+33198765401', name: 'Marie', internalNumber: 101, employeeId: marie })).id;
+      salesLine = (await h.store.directory.createPhone(h.accountId, { number: SALES, name: 'Sales line' })).id;
       const { client, clientSecret } = await issueClient(h.store, h.accountId, { scopes: 'calls.write' });
       basic = `Basic ${Buffer.from(`${client.clientId}:${clientSecret}`).toString('base64')}`;
     });
@@ -303,9 +303,9 @@ describe.each(ENGINES)('getting calls in on %s', (engine) => {
       });
 
       it('ids of another account\'s phones and employees are not taken', async () => {
-        const other = await h.store.createAccount({ name: 'Other' });
-        const theirs = await h.store.createEmployee(other.id, { name: 'Not ours' });
-        const theirPhone = await h.store.createPhone(other.id, { number: '+33100000001', name: 'theirs', employeeId: theirs.id });
+        const other = await h.store.accounts.create({ name: 'Other' });
+        const theirs = await h.store.directory.createEmployee(other.id, { name: 'Not ours' });
+        const theirPhone = await h.store.directory.createPhone(other.id, { number: '+33100000001', name: 'theirs', employeeId: theirs.id });
         const { body } = await post('/api/v2/calls/import', [record('imp-foreign', { phone_id: theirPhone.id, answered_phone_id: theirPhone.id, employee_id: theirs.id })]);
         expect(await getCall(body.data.results[0].id)).toMatchObject({ phone_id: salesLine, answered_phone_id: marieDesk, employee_id: marie });
       });

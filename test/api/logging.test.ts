@@ -23,7 +23,7 @@ describe('logs', () => {
   beforeAll(async () => {
     const opened = await openTestStore('sqlite');
     close = opened.close;
-    const account = await opened.store.createAccount({ name: 'Acme' });
+    const account = await opened.store.accounts.create({ name: 'Acme' });
     ({ client: { clientId }, clientSecret } = await issueClient(opened.store, account.id));
     app = buildApp({
       store: opened.store,

@@ -26,7 +26,7 @@ describe.each(ENGINES)('OAuth discovery and the token endpoint on %s', (engine) 
     beforeAll(async () => {
       const opened = await openTestStore(engine);
       closeStore = opened.close;
-      const account = await opened.store.createAccount({ name: 'Acme Corporation', email: 'admin@acme.example' });
+      const account = await opened.store.accounts.create({ name: 'Acme Corporation', email: 'admin@acme.example' });
       const issued = await issueClient(opened.store, account.id, { scopes: 'calls.read account.read' });
       clientId = issued.client.clientId;
       clientSecret = issued.clientSecret;

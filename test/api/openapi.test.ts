@@ -155,12 +155,12 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
     beforeAll(async () => {
       server = await startServer(engine);
       const { store } = server;
-      const account = await store.createAccount({ name: 'Acme Corporation', email: 'admin@acme.example' });
+      const account = await store.accounts.create({ name: 'Acme Corporation', email: 'admin@acme.example' });
       ids.account = account.id;
-      ids.alice = (await store.createEmployee(account.id, { name: 'Alice Martin', email: 'alice@acme.example' })).id;
-      ids.bob = (await store.createEmployee(account.id, { name: 'Bob Durand' })).id;
-      ids.desk = (await store.createPhone(account.id, { number: '+33198765432', name: 'Desk', internalNumber: 101, employeeId: ids.alice })).id;
-      ids.sparePhone = (await store.createPhone(account.id, { number: '+33198765433', name: 'Spare', status: 'inactive' })).id;
+      ids.alice = (await store.directory.createEmployee(account.id, { name: 'Alice Martin', email: 'alice@acme.example' })).id;
+      ids.bob = (await store.directory.createEmployee(account.id, { name: 'Bob Durand' })).id;
+      ids.desk = (await store.directory.createPhone(account.id, { number: '+33198765432', name: 'Desk', internalNumber: 101, employeeId: ids.alice })).id;
+      ids.sparePhone = (await store.directory.createPhone(account.id, { number: '+33198765433', name: 'Spare', status: 'inactive' })).id;
       ids.important = (await store.createTag(account.id, { name: 'Important', color: '#FF0000', description: 'High priority' })).id;
       ids.followUp = (await store.createTag(account.id, { name: 'Follow-up' })).id;
       ids.spare = (await store.createTag(account.id, { name: 'Spare' })).id;

@@ -117,7 +117,7 @@ describe('rate limits', () => {
   it('looks the token up once per request, for the limiter and the scope check together', async () => {
     const app = await appWith({});
     const token = await h.token();
-    const findToken = vi.spyOn(h.store, 'findToken');
+    const findToken = vi.spyOn(h.store.credentials, 'findToken');
     expect((await app.inject({ url: '/api/v2/account', headers: bearer(token) })).statusCode).toBe(200);
     expect(findToken).toHaveBeenCalledTimes(1);
   });

@@ -24,7 +24,7 @@ describe.skipIf(!engineAvailable('postgres'))('the API through a PostgreSQL outa
     viaProxy.port = String(proxy.port);
     store = Store.open(viaProxy.toString());
     await store.migrate();
-    const account = await store.createAccount({ name: 'Acme' });
+    const account = await store.accounts.create({ name: 'Acme' });
     await store.insertCalls(account.id, [deriveCall(callInput({ start: '2024-01-15T10:00:00Z' }))]);
     const { client, clientSecret } = await issueClient(store, account.id);
     app = buildApp({ store, config: TEST_CONFIG });

@@ -23,7 +23,7 @@ describe.each(ENGINES)('webhooks queued by changes on %s', (engine) => {
       h = await createHarness(engine);
       token = await h.token();
       reader = await h.token('webhooks.read');
-      await h.store.createPhone(h.accountId, { number: SALES, name: 'Sales line', internalNumber: 101 });
+      await h.store.directory.createPhone(h.accountId, { number: SALES, name: 'Sales line', internalNumber: 101 });
     });
     afterAll(() => h?.close());
 

@@ -58,7 +58,7 @@ describe.each(ENGINES)('AI features of a real sipsim serve on %s', (engine) => {
       servers.push(server);
       expect(server.output()).toMatch(/^Transcripts, summaries and ratings: sandbox \(made-up/m);
       store = Store.open(database.url);
-      const account = (await store.listAccounts()).find((a) => a.name === DEMO_ACCOUNT_NAME)!;
+      const account = (await store.accounts.list()).find((a) => a.name === DEMO_ACCOUNT_NAME)!;
       receiver.secret = (await store.webhooks.setUrl(account.id, receiver.url)).secret;
       const call = await store.db
         .selectFrom('calls')
@@ -113,7 +113,7 @@ describe.each(ENGINES)('AI features of a real sipsim serve on %s', (engine) => {
     it('finishes a job cut short by kill -9 in the next process, once, with one webhook of each kind', async () => {
       store ??= Store.open(database.url);
       await store.migrate();
-      const account = await store.createAccount({ name: 'Crash test' });
+      const account = await store.accounts.create({ name: 'Crash test' });
       receiver.secret = (await store.webhooks.setUrl(account.id, receiver.url)).secret;
       const [callId] = await store.insertCalls(account.id, [
         deriveCall({ ...callInput({ start: '2025-01-15T10:30:00Z' }), pbxId: 'crash-1', callerName: 'Karim Roux' }),

@@ -22,7 +22,7 @@ describe.each(ENGINES)('sipsim accounts delete on %s', (engine) => {
       expect(result.stderr).toContain('Add --yes');
       const store = Store.open(database.url);
       try {
-        expect(await store.getAccount(demo.account_id)).not.toBeNull();
+        expect(await store.accounts.find(demo.account_id)).not.toBeNull();
       } finally {
         await store.close();
       }
@@ -35,7 +35,7 @@ describe.each(ENGINES)('sipsim accounts delete on %s', (engine) => {
       expect(result.deleted).toMatchObject({ calls: 300, accounts: 1 });
       const store = Store.open(database.url);
       try {
-        expect(await store.getAccount(doomed.account_id)).toBeNull();
+        expect(await store.accounts.find(doomed.account_id)).toBeNull();
         expect(await store.accounts.countRows(doomed.account_id)).toEqual({});
         expect((await store.accounts.countRows(kept.account_id)).calls).toBe(200);
       } finally {

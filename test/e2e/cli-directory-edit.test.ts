@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../src/store/store.js';
+import { NotFoundError } from '../../src/domain/errors.js';
 import { createTestDatabase, ENGINES, engineAvailable, type TestDatabase } from '../helpers/engines.js';
 import { CLI, run } from './support.js';
 
@@ -32,12 +33,12 @@ describe.each(ENGINES)('sipsim employees/phones update and delete on %s', (engin
     });
 
     it('changes and removes employees and phones of one account only', async () => {
-      const a = (await store.createAccount({ name: 'Dupont' })).id;
-      const b = (await store.createAccount({ name: 'Martin' })).id;
-      const marie = await store.createEmployee(a, { name: 'Marie Curie', email: 'marie@example.com' });
-      const other = await store.createEmployee(b, { name: 'Pierre', email: null });
-      const desk = await store.createPhone(a, { number: '+33198765432', name: 'Desk', internalNumber: 101, employeeId: marie.id });
-      const mobile = await store.createPhone(a, { number: '+33612345678', name: 'Mobile', internalNumber: 102, employeeId: marie.id });
+      const a = (await store.accounts.create({ name: 'Dupont' })).id;
+      const b = (await store.accounts.create({ name: 'Martin' })).id;
+      const marie = await store.directory.createEmployee(a, { name: 'Marie Curie', email: 'marie@example.com' });
+      const other = await store.directory.createEmployee(b, { name: 'Pierre', email: null });
+      const desk = await store.directory.createPhone(a, { number: '+33198765432', name: 'Desk', internalNumber: 101, employeeId: marie.id });
+      const mobile = await store.directory.createPhone(a, { number: '+33612345678', name: 'Mobile', internalNumber: 102, employeeId: marie.id });
       const acc = ['--account', String(a)];
 
       expect(await json(['employees', 'update', String(marie.id), '--name', ' Marie Skłodowska-Curie ', ...acc])).toMatchObject({ id: marie.id, name: 'Marie Skłodowska-Curie', email: 'marie@example.com' });
@@ -50,23 +51,23 @@ describe.each(ENGINES)('sipsim employees/phones update and delete on %s', (engin
 
       const deleted = await cli(['employees', 'delete', String(marie.id), ...acc]);
       expect(deleted.stdout).toBe(`Employee ${marie.id} deleted; phone ${desk.id} now belongs to nobody\n`);
-      expect(await store.getEmployee(a, marie.id)).toBeNull();
-      expect((await store.getPhone(a, desk.id))!.employeeId).toBeNull();
+      expect(await store.directory.findEmployee(a, marie.id)).toBeNull();
+      expect((await store.directory.getPhone(a, desk.id))!.employeeId).toBeNull();
 
       expect(await json(['phones', 'delete', String(mobile.id), ...acc])).toEqual({ deleted: mobile.id });
-      expect(await store.getPhone(a, mobile.id)).toBeNull();
-      expect((await store.getPhone(a, desk.id))!.name).toBe('Front desk');
+      await expect(store.directory.getPhone(a, mobile.id)).rejects.toThrow(NotFoundError);
+      expect((await store.directory.getPhone(a, desk.id))!.name).toBe('Front desk');
 
       // Another account's ids are not this account's.
       const foreign = await cli(['employees', 'delete', String(other.id), ...acc]);
       expect(foreign.code).toBe(1);
       expect(foreign.stderr).toBe(`sipsim: No employee ${other.id} in account ${a}; see: sipsim employees list --account ${a}\n`);
-      expect(await store.getEmployee(b, other.id)).not.toBeNull();
+      expect(await store.directory.findEmployee(b, other.id)).not.toBeNull();
     }, 120000);
 
     it('refuses what it cannot do, saying why', async () => {
-      const a = (await store.createAccount({ name: 'Leroy' })).id;
-      const phone = await store.createPhone(a, { number: '+33198765499', name: 'Desk', internalNumber: 103 });
+      const a = (await store.accounts.create({ name: 'Leroy' })).id;
+      const phone = await store.directory.createPhone(a, { number: '+33198765499', name: 'Desk', internalNumber: 103 });
       const acc = ['--account', String(a)];
       const cases: Array<[string[], string]> = [
         [['phones', 'update', String(phone.id), ...acc], 'sipsim: Nothing to change: give --name, --status or --employee\n'],
@@ -81,7 +82,7 @@ describe.each(ENGINES)('sipsim employees/phones update and delete on %s', (engin
         expect(result.code, args.join(' ')).toBe(1);
         expect(result.stderr, args.join(' ')).toBe(message);
       }
-      const badEmail = await cli(['employees', 'update', String((await store.createEmployee(a, { name: 'Léa' })).id), '--email', 'not-an-email', ...acc]);
+      const badEmail = await cli(['employees', 'update', String((await store.directory.createEmployee(a, { name: 'Léa' })).id), '--email', 'not-an-email', ...acc]);
       expect(badEmail.code).toBe(1);
       expect(badEmail.stderr).toMatch(/^sipsim: Invalid --email/);
     }, 120000);

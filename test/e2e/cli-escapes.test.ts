@@ -44,7 +44,7 @@ describe('sipsim commands print stored text safely', () => {
     database = await createTestDatabase('sqlite');
     store = Store.open(database.url);
     await store.migrate();
-    accountId = (await store.createAccount({ name: 'Acme', email: 'admin@acme.example' })).id;
+    accountId = (await store.accounts.create({ name: 'Acme', email: 'admin@acme.example' })).id;
     const tag = await store.createTag(accountId, { name: 'VIP\u001b[2J\u001b]0;x\u0007' });
     [callId] = (await store.insertCalls(accountId, [{ ...deriveCall({ ...callInput({ start: '2024-02-10T10:00:00Z' }), callerName: HOSTILE_NAME }), tagIds: [tag.id] }])) as [number];
     const { client, clientSecret } = await issueClient(store, accountId);

@@ -72,10 +72,10 @@ describe.each(ENGINES)('sipsim import on %s', (engine) => {
       database = await createTestDatabase(engine);
       store = Store.open(database.url);
       await store.migrate();
-      account = (await store.createAccount({ name: 'Dupont & Associés' })).id;
-      const employee = await store.createEmployee(account, { name: 'Marie Lefèvre' });
-      await store.createPhone(account, { number: '+33198765401', name: 'Marie', internalNumber: 101, employeeId: employee.id });
-      await store.createPhone(account, { number: '+33198765432', name: 'Sales line' });
+      account = (await store.accounts.create({ name: 'Dupont & Associés' })).id;
+      const employee = await store.directory.createEmployee(account, { name: 'Marie Lefèvre' });
+      await store.directory.createPhone(account, { number: '+33198765401', name: 'Marie', internalNumber: 101, employeeId: employee.id });
+      await store.directory.createPhone(account, { number: '+33198765432', name: 'Sales line' });
     });
     afterAll(async () => {
       await store?.close();
@@ -162,12 +162,12 @@ describe.each(ENGINES)('sipsim import on %s', (engine) => {
 
     it('imports every format, hand-written and generated, exactly as the records say', async () => {
       // The generator's company, in an account of its own: two lines and twelve extensions.
-      const company = (await store.createAccount({ name: 'Dupont et Associés', timezone: ZONE })).id;
-      await store.createPhone(company, { number: SALES_LINE, name: 'Sales line' });
-      await store.createPhone(company, { number: SUPPORT_LINE, name: 'Support line' });
+      const company = (await store.accounts.create({ name: 'Dupont et Associés', timezone: ZONE })).id;
+      await store.directory.createPhone(company, { number: SALES_LINE, name: 'Sales line' });
+      await store.directory.createPhone(company, { number: SUPPORT_LINE, name: 'Support line' });
       for (const [i, extension] of EXTENSIONS.entries()) {
-        const employee = await store.createEmployee(company, { name: extension.name });
-        await store.createPhone(company, { number: `+331987655${String(i).padStart(2, '0')}`, name: extension.name, internalNumber: Number(extension.number), employeeId: employee.id });
+        const employee = await store.directory.createEmployee(company, { name: extension.name });
+        await store.directory.createPhone(company, { number: `+331987655${String(i).padStart(2, '0')}`, name: extension.name, internalNumber: Number(extension.number), employeeId: employee.id });
       }
       const directory = new DirectoryIndex(await store.phoneRefs(company));
       const sources: Array<{ format: ImportFormat; files: string[] }> = [

@@ -71,7 +71,7 @@ describe.each(ENGINES)('sipsim webhooks on %s', (engine) => {
       expect(result.code, `sipsim webhooks ${args.join(' ')}:\n${result.stderr}${result.stdout}`).toBe(0);
       return JSON.parse(result.stdout) as T;
     };
-    const newAccount = async () => ['--account', String((await store.createAccount({ name: 'Dupont & Associés' })).id)];
+    const newAccount = async () => ['--account', String((await store.accounts.create({ name: 'Dupont & Associés' })).id)];
 
     beforeAll(async () => {
       database = await createTestDatabase(engine);

@@ -136,17 +136,17 @@ describe.runIf(SIP_LAB_READY)('click-to-call over HTTP, from sipsim serve throug
         const store = Store.open(database.url);
         try {
           await store.migrate();
-          const account = await store.createAccount({ name: 'Click-to-call lab', email: 'lab@example.com' });
+          const account = await store.accounts.create({ name: 'Click-to-call lab', email: 'lab@example.com' });
           for (const [who, extension, name, number] of [
             ['alice', 101, 'Alice Martin', ALICE_NUMBER],
             ['bob', 102, 'Bob Durand', BOB_NUMBER],
           ] as const) {
-            const employee = await store.createEmployee(account.id, { name });
-            const phone = await store.createPhone(account.id, { number, name: `${name} desk`, employeeId: employee.id, internalNumber: extension });
+            const employee = await store.directory.createEmployee(account.id, { name });
+            const phone = await store.directory.createPhone(account.id, { number, name: `${name} desk`, employeeId: employee.id, internalNumber: extension });
             employees[who] = employee.id;
             phones[who] = phone.id;
           }
-          await store.createClient({ clientId: kamailioClient.id, accountId: account.id, name: 'Kamailio', secretHash: hashSecret(kamailioClient.secret), scopes: ['calls.write'] });
+          await store.credentials.createClient({ clientId: kamailioClient.id, accountId: account.id, name: 'Kamailio', secretHash: hashSecret(kamailioClient.secret), scopes: ['calls.write'] });
           receiver = await new WebhookReceiver().start();
           receiver.secret = (await store.webhooks.setUrl(account.id, receiver.url)).secret;
           const { client, clientSecret } = await issueClient(store, account.id, { name: 'CRM', scopes: 'calls.read calls.create' });

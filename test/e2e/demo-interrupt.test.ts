@@ -28,7 +28,7 @@ describe('sipsim demo, interrupted and reset', () => {
       expect(await exited).toBe(130);
       const said = /Interrupted: demo account (\d+) has ([\d,]+) of 1,000,000 calls and no client yet\. Remove it with: sipsim accounts delete (\d+) --yes/.exec(stderr);
       expect(said, stderr).not.toBeNull();
-      const accounts = await store.listAccounts();
+      const accounts = await store.accounts.list();
       expect(accounts.map((a) => a.id)).toEqual([Number(said![1])]);
       expect(said![3]).toBe(said![1]);
       const reported = Number(said![2]!.replaceAll(',', ''));
@@ -44,7 +44,7 @@ describe('sipsim demo, interrupted and reset', () => {
     const demo = await sipsimJson(['demo', '--reset', '--calls', '300', '--database', database.url, '--json']);
     const store = Store.open(database.url);
     try {
-      expect((await store.listAccounts()).map((a) => [a.id, a.name])).toEqual([[demo.account_id, DEMO_ACCOUNT_NAME]]);
+      expect((await store.accounts.list()).map((a) => [a.id, a.name])).toEqual([[demo.account_id, DEMO_ACCOUNT_NAME]]);
       expect(await callsIn(store)).toBe(300);
     } finally {
       await store.close();

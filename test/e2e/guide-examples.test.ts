@@ -135,7 +135,7 @@ describe.each(ENGINES)('the Calls guide examples against a real server on %s', (
         const tag = await h.store.createTag(h.accountId, { name: i === 10 ? 'Important' : i === 20 ? 'Follow-up' : `Tag ${i}` });
         expect(tag.id, 'tag ids of a fresh store start at 1').toBe(i);
       }
-      const other = await h.store.createAccount({ name: 'Other Company' });
+      const other = await h.store.accounts.create({ name: 'Other Company' });
       await h.insert(otherAccountCalls(now), other.id);
 
       const calls = seedCalls(now);

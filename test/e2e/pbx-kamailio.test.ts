@@ -51,13 +51,13 @@ describe.runIf(SIP_LAB_READY)('Kamailio example config with baresip phones, post
     scratch = scratchDir('sipsim-pbx-kamailio-');
     store = Store.open(`sqlite:${scratch.path}/sipsim.db`);
     await store.migrate();
-    const account = await store.createAccount({ name: 'Kamailio lab', email: 'lab@example.com' });
+    const account = await store.accounts.create({ name: 'Kamailio lab', email: 'lab@example.com' });
     for (const [extension, name, number] of [
       ['101', 'Alice Martin', ALICE_NUMBER],
       ['102', 'Bob Durand', BOB_NUMBER],
     ] as const) {
-      const employee = await store.createEmployee(account.id, { name });
-      const phone = await store.createPhone(account.id, { number, name: `${name} desk`, employeeId: employee.id, internalNumber: Number(extension) });
+      const employee = await store.directory.createEmployee(account.id, { name });
+      const phone = await store.directory.createPhone(account.id, { number, name: `${name} desk`, employeeId: employee.id, internalNumber: Number(extension) });
       employeeIds[extension] = employee.id;
       phoneIds[extension] = phone.id;
     }

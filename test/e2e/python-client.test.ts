@@ -27,7 +27,7 @@ describe.each(ENGINES)('documented OAuth clients against a real server on %s', (
     beforeAll(async () => {
       h = await createHarness(engine);
       scratch = scratchDir('sipsim-e2e-client-');
-      const other = await h.store.createAccount({ name: 'Other Company' });
+      const other = await h.store.accounts.create({ name: 'Other Company' });
       // Calls three to a start time, so that pages split ties, interleaved with another account's.
       const starts = Array.from({ length: CALLS }, (_, i) => at('2024-03-01T09:00:00Z') + Math.floor(i / 3) * 3600);
       const ours: number[] = [];

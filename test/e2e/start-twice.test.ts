@@ -101,7 +101,7 @@ describe.each(ENGINES)('starting twice at once on %s', (engine) => {
       expect(clientIds[0]).toBe(clientIds[1]);
       const store = Store.open(database.url);
       try {
-        const accounts = await store.listAccounts();
+        const accounts = await store.accounts.list();
         expect(accounts.map((x) => x.name)).toEqual([DEMO_ACCOUNT_NAME]);
         const calls = await store.db.selectFrom('calls').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
         expect(Number(calls.n)).toBe(300);
@@ -124,7 +124,7 @@ describe.each(ENGINES)('starting twice at once on %s', (engine) => {
       await printed(other, /client_secret:/);
       const store = Store.open(database.url);
       try {
-        expect((await store.listAccounts()).map((x) => x.name)).toEqual([DEMO_ACCOUNT_NAME]);
+        expect((await store.accounts.list()).map((x) => x.name)).toEqual([DEMO_ACCOUNT_NAME]);
       } finally {
         await store.close();
       }

@@ -30,9 +30,9 @@ describe.each(ENGINES)('sipsim trigger on %s', (engine) => {
       database = await createTestDatabase(engine);
       store = Store.open(database.url);
       await store.migrate();
-      accountId = (await store.createAccount({ name: 'Dupont & Associés' })).id;
-      await store.createPhone(accountId, { number: SALES, name: 'Sales', internalNumber: 101 });
-      await store.createPhone(accountId, { number: SUPPORT, name: 'Support', internalNumber: 102 });
+      accountId = (await store.accounts.create({ name: 'Dupont & Associés' })).id;
+      await store.directory.createPhone(accountId, { number: SALES, name: 'Sales', internalNumber: 101 });
+      await store.directory.createPhone(accountId, { number: SUPPORT, name: 'Support', internalNumber: 102 });
       const issued = await issueClient(store, accountId);
       credentials = ['--client-id', issued.client.clientId, '--client-secret', issued.clientSecret];
       await receiver.start();

@@ -37,7 +37,7 @@ describe.each(ENGINES)('webhooks across kill -9 on %s', (engine) => {
       database = await createTestDatabase(engine);
       store = Store.open(database.url);
       await store.migrate();
-      const account = await store.createAccount({ name: 'Crash test' });
+      const account = await store.accounts.create({ name: 'Crash test' });
       const { client, clientSecret } = await issueClient(store, account.id, { scopes: 'calls.write' });
       basic = `Basic ${Buffer.from(`${client.clientId}:${clientSecret}`).toString('base64')}`;
       receiver = await new WebhookReceiver().start();

@@ -46,7 +46,7 @@ export async function createHarness(
   options: { clickToCall?: (store: Store) => ClickToCallService } = {},
 ): Promise<ApiHarness> {
   const { store, database, close } = await openTestStore(engine);
-  const account = await store.createAccount({ name: 'Acme Corporation', email: 'admin@acme.example' });
+  const account = await store.accounts.create({ name: 'Acme Corporation', email: 'admin@acme.example' });
   const clickToCall = options.clickToCall?.(store) ?? null;
   const app = buildApp({ store, config: TEST_CONFIG, clickToCall });
   await app.ready();

@@ -55,8 +55,8 @@ describe.each(ENGINES)('recordings on %s', (engine) => {
       recordings = new RecordingService(store, { ...DEFAULT_RECORDINGS_CONFIG, storeDir: dir, pbxDir, maxBytes: MAX, keepDays: 30 });
       app = buildApp({ store, config: TEST_CONFIG, recordings });
       base = await listen(app);
-      accountId = (await store.createAccount({ name: 'Acme' })).id;
-      const other = (await store.createAccount({ name: 'Other' })).id;
+      accountId = (await store.accounts.create({ name: 'Acme' })).id;
+      const other = (await store.accounts.create({ name: 'Other' })).id;
       const tokenOf = async (account: number) => {
         const { client, clientSecret } = await issueClient(store, account, {});
         const r = await fetch(`${base}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: clientSecret }) });
@@ -118,11 +118,11 @@ describe.each(ENGINES)('recordings on %s', (engine) => {
       expect(json.status).toBe(415);
       const tooLarge = await put('rec-2', wavFile(MAX), 'audio/wav');
       expect(tooLarge.status).toBe(413);
-      expect(await store.recordings.get(accountId, 'rec-2')).toBeNull();
+      expect(await store.recordings.find(accountId, 'rec-2')).toBeNull();
       expect((await put('bad\u0001id', wavFile(10))).status).toBe(400);
 
       await put('rec-3', wavFile(100));
-      const key = recordingLinkKey(await store.cursorSecret());
+      const key = recordingLinkKey(await store.credentials.cursorSecret());
       const valid = signRecordingLink(key, { accountId, pbxId: 'rec-3', expiresAt: Math.floor(Date.now() / 1000) + 60 });
       expect((await fetch(`${base}/recordings/${valid}`)).status).toBe(200);
       const forged = valid.replace(/\.(\d+)\./, (_m, n) => `.${Number(n) + 3600}.`);
@@ -152,7 +152,7 @@ describe.each(ENGINES)('recordings on %s', (engine) => {
       const [callId] = await store.insertCalls(accountId, [deriveCall({ ...callInput({ start: '2025-02-03T10:00:00Z' }), pbxId: 'old-1' })]);
       await put('old-1', wavFile(100));
       const link = (await getCall(callId!)).play_record_link!;
-      const row = (await store.recordings.get(accountId, 'old-1'))!;
+      const row = (await store.recordings.find(accountId, 'old-1'))!;
       const file = recordings.files.pathOf(row.fileName!);
       expect(existsSync(file)).toBe(true);
       // Thirty days on, as the clock of the pass says.

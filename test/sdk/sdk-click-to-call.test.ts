@@ -25,7 +25,7 @@ describe.each(ENGINES)('the SDK for click-to-call and webhooks on %s', (engine) 
       const { port } = h.app.server.address() as { port: number };
       const { client, clientSecret } = await issueClient(h.store, h.accountId, {});
       sipsim = new Sipsim({ baseUrl: `http://127.0.0.1:${port}`, clientId: client.clientId, clientSecret });
-      phone = (await h.store.createPhone(h.accountId, { number: '+33198765401', name: 'Desk', internalNumber: 101 })).id;
+      phone = (await h.store.directory.createPhone(h.accountId, { number: '+33198765401', name: 'Desk', internalNumber: 101 })).id;
     });
     afterAll(() => h?.close());
 

@@ -80,10 +80,10 @@ describe.each(ENGINES)('the SDK against a real server on %s', (engine) => {
 
     beforeAll(async () => {
       h = await createHarness(engine);
-      alice = (await h.store.createEmployee(h.accountId, { name: 'Alice Martin', email: 'alice@acme.example' })).id;
-      bob = (await h.store.createEmployee(h.accountId, { name: 'Bob Durand' })).id;
-      deskPhone = (await h.store.createPhone(h.accountId, { number: '+33198765432', name: 'Desk', internalNumber: 101, employeeId: alice })).id;
-      sparePhone = (await h.store.createPhone(h.accountId, { number: '+33198765433', name: 'Spare', status: 'inactive' })).id;
+      alice = (await h.store.directory.createEmployee(h.accountId, { name: 'Alice Martin', email: 'alice@acme.example' })).id;
+      bob = (await h.store.directory.createEmployee(h.accountId, { name: 'Bob Durand' })).id;
+      deskPhone = (await h.store.directory.createPhone(h.accountId, { number: '+33198765432', name: 'Desk', internalNumber: 101, employeeId: alice })).id;
+      sparePhone = (await h.store.directory.createPhone(h.accountId, { number: '+33198765433', name: 'Spare', status: 'inactive' })).id;
       important = (await h.store.createTag(h.accountId, { name: 'Important', color: '#FF0000' })).id;
       followUp = (await h.store.createTag(h.accountId, { name: 'Follow-up' })).id;
 
@@ -105,7 +105,7 @@ describe.each(ENGINES)('the SDK against a real server on %s', (engine) => {
         })),
       );
       seeded = plan.map((p, i) => ({ ...p, id: ids[i]! }));
-      const other = await h.store.createAccount({ name: 'Other Co' });
+      const other = await h.store.accounts.create({ name: 'Other Co' });
       await h.insert(Array.from({ length: 20 }, (_, i) => callInput({ start: formatDateTime(FIRST_START + i * 600) })), other.id);
 
       const issued = await issueClient(h.store, h.accountId);
@@ -310,7 +310,7 @@ describe.each(ENGINES)('the SDK against a real server on %s', (engine) => {
       const { client, clientSecret } = await issueClient(h.store, h.accountId);
       const revoked = new Sipsim({ baseUrl, clientId: client.clientId, clientSecret });
       await revoked.account.retrieve();
-      await h.store.revokeClient(client.clientId);
+      await h.store.credentials.revokeClient(client.clientId);
       const error = await caught(revoked.account.retrieve());
       expect(error).toBeInstanceOf(AuthenticationError);
       expect(error).toMatchObject({ status: 401, code: 'invalid_client' });

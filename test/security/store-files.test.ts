@@ -16,7 +16,7 @@ describe('SQLite store files', () => {
       const path = join(dir, 'fresh', 'nested', 'sipsim.db');
       const store = Store.open(`sqlite:${path}`);
       await store.migrate();
-      const account = await store.createAccount({ name: 'Acme', email: 'a@acme.example' });
+      const account = await store.accounts.create({ name: 'Acme', email: 'a@acme.example' });
       await store.createTag(account.id, { name: 'written' });
       expect(mode(path)).toBe(0o600);
       expect(mode(`${path}-wal`)).toBe(0o600);

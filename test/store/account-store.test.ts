@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueClient } from '../../src/admin.js';
 import { createDemo } from '../../src/demo/seed.js';
+import { NotFoundError } from '../../src/domain/errors.js';
 import type { Store } from '../../src/store/store.js';
 import { ENGINES, engineAvailable, openTestStore } from '../helpers/engines.js';
 
@@ -35,18 +36,35 @@ describe.each(ENGINES)('deleting an account on %s', (engine) => {
       expect(counted.oauth_clients).toBeGreaterThanOrEqual(2);
 
       const batches: Array<[string, number]> = [];
-      const result = await store.accounts.deleteAccount(doomed.accountId, { batchSize: 100, onBatch: (table, n) => batches.push([table, n]) });
+      const result = await store.accounts.delete(doomed.accountId, { batchSize: 100, onBatch: (table, n) => batches.push([table, n]) });
       // What was counted is what went, the account row last.
       expect(result!.rows).toEqual({ ...counted, accounts: 1 });
       expect(batches.filter(([t]) => t === 'calls').map(([, n]) => n)).toEqual([100, 100, 100, 100, 100, 100, 100]);
       expect(Object.values(await rowsOf(doomed.accountId)).every((n) => n === 0)).toBe(true);
-      expect(await store.getAccount(doomed.accountId)).toBeNull();
+      expect(await store.accounts.find(doomed.accountId)).toBeNull();
       expect(await rowsOf(kept.accountId)).toEqual(before);
-      expect(await store.getAccount(kept.accountId)).not.toBeNull();
+      expect(await store.accounts.find(kept.accountId)).not.toBeNull();
     });
 
     it('says there was nothing to delete for an unknown account', async () => {
-      expect(await store.accounts.deleteAccount(999_999)).toBeNull();
+      await expect(store.accounts.delete(999_999)).rejects.toThrow(NotFoundError);
+    });
+
+    it('creates an account, reads it back, and lists accounts in id order', async () => {
+      const made = await store.accounts.create({ name: 'Zeta', email: 'ops@zeta.example', timezone: 'Europe/Paris' });
+      expect(made).toMatchObject({ name: 'Zeta', email: 'ops@zeta.example', timezone: 'Europe/Paris' });
+      expect(await store.accounts.get(made.id)).toEqual(made);
+      expect(await store.accounts.find(made.id)).toEqual(made);
+      const plain = await store.accounts.create({ name: 'Plain' });
+      expect(plain).toMatchObject({ email: null, timezone: 'UTC' });
+      const ids = (await store.accounts.list()).map((a) => a.id);
+      expect(ids).toEqual([...ids].sort((x, y) => x - y));
+      expect(ids).toEqual(expect.arrayContaining([made.id, plain.id]));
+    });
+
+    it('answers NotFoundError naming the account from get, and null from find', async () => {
+      await expect(store.accounts.get(999_998)).rejects.toEqual(expect.objectContaining({ what: 'Account', which: { id: 999_998 }, message: 'Account not found' }));
+      expect(await store.accounts.find(999_998)).toBeNull();
     });
 
     it('finds the account tables from the schema, calls among them', async () => {

@@ -21,8 +21,8 @@ describe.each(ENGINES)('store on %s', (engine) => {
     });
 
     it('stores calls in order with their tags, and reads them back per account', async () => {
-      const account = await store.createAccount({ name: 'A' });
-      const other = await store.createAccount({ name: 'B' });
+      const account = await store.accounts.create({ name: 'A' });
+      const other = await store.accounts.create({ name: 'B' });
       const tag = await store.createTag(account.id, { name: 'VIP' });
       const ids = await store.insertCalls(account.id, [
         { ...deriveCall(callInput({ start: '2024-03-01T10:00:00Z' })), tagIds: [tag.id, tag.id] },
@@ -38,7 +38,7 @@ describe.each(ENGINES)('store on %s', (engine) => {
     });
 
     it('keeps pbx ids unique per account and reports a duplicate as a conflict, storing nothing of the batch', async () => {
-      const account = await store.createAccount({ name: 'C' });
+      const account = await store.accounts.create({ name: 'C' });
       const call = (start: string) => ({ ...deriveCall(callInput({ start })), pbxId: 'call_abc123' });
       await store.insertCalls(account.id, [call('2024-03-02T10:00:00Z')]);
       await expect(store.insertCalls(account.id, [call('2024-03-02T11:00:00Z'), call('2024-03-02T12:00:00Z')])).rejects.toBeInstanceOf(
@@ -47,28 +47,28 @@ describe.each(ENGINES)('store on %s', (engine) => {
       const filter = { startTime: 0, endTime: 2e9, employeeIds: null, tagIds: null, callTypes: null, search: null };
       expect((await store.listCalls(account.id, filter, 100, null)).calls).toHaveLength(1);
       // Another account may use the same PBX id.
-      const other = await store.createAccount({ name: 'D' });
+      const other = await store.accounts.create({ name: 'D' });
       expect(await store.insertCalls(other.id, [call('2024-03-02T10:00:00Z')])).toHaveLength(1);
     });
 
     it('keeps tag names unique per account regardless of case', async () => {
-      const account = await store.createAccount({ name: 'E' });
+      const account = await store.accounts.create({ name: 'E' });
       await store.createTag(account.id, { name: 'Follow-up' });
       await expect(store.createTag(account.id, { name: 'FOLLOW-UP' })).rejects.toBeInstanceOf(StoreConflictError);
-      const other = await store.createAccount({ name: 'F' });
+      const other = await store.accounts.create({ name: 'F' });
       await expect(store.createTag(other.id, { name: 'Follow-up' })).resolves.toMatchObject({ color: '#6B7280' });
     });
 
     it('revokes a client and its tokens', async () => {
-      const account = await store.createAccount({ name: 'G' });
-      await store.createClient({ clientId: 'c1', accountId: account.id, name: 'n', secretHash: 'h', scopes: ['calls.read'] });
-      await store.saveToken({ tokenHash: 't1', accountId: account.id, clientId: 'c1', scopes: ['calls.read'], createdAt: 1, expiresAt: 4e9 });
-      expect(await store.findToken('t1')).not.toBeNull();
-      expect(await store.revokeClient('c1')).toBe(true);
-      expect(await store.revokeClient('c1')).toBe(false);
-      expect(await store.findToken('t1')).toBeNull();
-      expect((await store.findClient('c1'))?.revokedAt).not.toBeNull();
-      expect((await store.listClients(account.id)).map((c) => c.clientId)).toEqual(['c1']);
+      const account = await store.accounts.create({ name: 'G' });
+      await store.credentials.createClient({ clientId: 'c1', accountId: account.id, name: 'n', secretHash: 'h', scopes: ['calls.read'] });
+      await store.credentials.saveToken({ tokenHash: 't1', accountId: account.id, clientId: 'c1', scopes: ['calls.read'], createdAt: 1, expiresAt: 4e9 });
+      expect(await store.credentials.findToken('t1')).not.toBeNull();
+      expect(await store.credentials.revokeClient('c1')).toBe(true);
+      expect(await store.credentials.revokeClient('c1')).toBe(false);
+      expect(await store.credentials.findToken('t1')).toBeNull();
+      expect((await store.credentials.findClient('c1'))?.revokedAt).not.toBeNull();
+      expect((await store.credentials.listClients(account.id)).map((c) => c.clientId)).toEqual(['c1']);
     });
   });
 });
@@ -102,12 +102,12 @@ describe('driver errors at the store boundary', () => {
     let store = Store.open(database.url);
     try {
       await store.migrate();
-      const account = await store.createAccount({ name: 'Acme' });
+      const account = await store.accounts.create({ name: 'Acme' });
       const name = new URL(database.url).pathname.slice(1);
       await sql.raw(`ALTER DATABASE ${name} SET default_transaction_read_only = on`).execute(store.db);
       await store.close();
       store = Store.open(database.url);
-      expect((await store.getAccount(account.id))?.name).toBe('Acme');
+      expect((await store.accounts.get(account.id))?.name).toBe('Acme');
       await expect(store.createTag(account.id, { name: 'Important' })).rejects.toBeInstanceOf(StoreUnavailableError);
     } finally {
       await store.close();

@@ -14,7 +14,7 @@ describe.each(ENGINES)('the user store on %s', (engine) => {
 
     beforeAll(async () => {
       ({ store, close } = await openTestStore(engine));
-      accountId = (await store.createAccount({ name: 'Acme' })).id;
+      accountId = (await store.accounts.create({ name: 'Acme' })).id;
     });
     afterAll(() => close?.());
 

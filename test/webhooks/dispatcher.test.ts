@@ -52,7 +52,7 @@ describe.each(ENGINES)('webhook delivery on %s', (engine) => {
     afterAll(() => close?.());
 
     beforeEach(async () => {
-      accountId = (await store.createAccount({ name: 'Hooked' })).id;
+      accountId = (await store.accounts.create({ name: 'Hooked' })).id;
       receiver = await new WebhookReceiver().start();
       const settings = await store.webhooks.setUrl(accountId, receiver.url);
       receiver.secret = settings.secret;

@@ -53,7 +53,7 @@ async function authenticate(store: Store, request: FastifyRequest): Promise<Auth
     throw new ApiError('MALFORMED_AUTHORIZATION', '', challenge('invalid_request', 'Authorization must be: Bearer <token>'));
   }
   // Tokens are looked up by their hash, so the stored value never leaves the database.
-  const token = await store.findToken(hashSecret(match[1]!));
+  const token = await store.credentials.findToken(hashSecret(match[1]!));
   if (!token || token.expiresAt <= nowSeconds()) {
     throw new ApiError('INVALID_TOKEN', '', challenge('invalid_token', 'The access token is invalid or has expired'));
   }
@@ -64,7 +64,7 @@ async function authenticateClient(store: Store, request: FastifyRequest, header:
   // Client secrets are guessed here as at the token endpoint: one budget of failures per address for both.
   await request.server.authBudget.checkAddress(request);
   const credentials = basicCredentials(header);
-  const client = credentials && credentials !== 'malformed' ? await store.findClient(credentials.id) : null;
+  const client = credentials && credentials !== 'malformed' ? await store.credentials.findClient(credentials.id) : null;
   // Compare even when the client is unknown, so that timing does not tell which ids exist.
   const secret = credentials && credentials !== 'malformed' ? credentials.secret : '';
   const secretOk = secretMatches(secret, client?.secretHash ?? hashSecret('\u0000'));

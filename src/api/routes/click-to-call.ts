@@ -47,7 +47,7 @@ export function registerClickToCall(app: FastifyInstance, store: Store, service:
       const accountId = request.auth!.accountId;
       if (!service) {
         // The phone is checked first, so that a wrong id says so on any server.
-        if (!(await store.getPhone(accountId, request.body.phone_id))) throw new ApiError('NOT_FOUND', 'Phone');
+        await store.directory.getPhone(accountId, request.body.phone_id);
         throw new ApiError('CLICK_TO_CALL_OFF');
       }
       const call = await service.start(accountId, request.body.phone_id, request.body.number);

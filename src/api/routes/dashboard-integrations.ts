@@ -188,7 +188,7 @@ export function registerDashboardIntegrations(app: FastifyInstance, store: Store
   });
 
   app.get('/dashboard/api/clients', { preValidation: admin, schema: hidden }, async (request, reply) => {
-    const clients = await store.listClients(request.auth!.accountId);
+    const clients = await store.credentials.listClients(request.auth!.accountId);
     return sendData(request, reply, clients.reverse().map(clientJson));
   });
 
@@ -205,9 +205,9 @@ export function registerDashboardIntegrations(app: FastifyInstance, store: Store
   );
 
   app.delete<{ Params: { client_id: string } }>('/dashboard/api/clients/:client_id', { preValidation: admin, schema: hidden }, async (request, reply) => {
-    const client = await store.findClient(request.params.client_id);
+    const client = await store.credentials.findClient(request.params.client_id);
     if (!client || client.accountId !== request.auth!.accountId) throw new ApiError('NOT_FOUND', 'API client');
-    await store.revokeClient(client.clientId);
+    await store.credentials.revokeClient(client.clientId);
     return reply.code(204).send();
   });
 }

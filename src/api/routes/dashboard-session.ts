@@ -21,7 +21,7 @@ const hidden = { hide: true } as const;
 
 /** The signed-in person, their account and what the browser needs to write. */
 async function sessionData(store: Store, user: User, sessionId: string, expiresAt: number) {
-  const account = await store.getAccount(user.accountId);
+  const account = await store.accounts.find(user.accountId);
   if (!account) throw new ApiError('NO_SESSION');
   return {
     user: { id: user.id, email: user.email, name: user.name, role: user.role, employee_id: user.employeeId },

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { employeeResource } from '../../domain/directory.js';
-import { ApiError } from '../../domain/errors.js';
 import type { Store } from '../../store/store.js';
 import { sendData } from '../envelope.js';
 import { sendIdPage } from '../pagination.js';
@@ -29,7 +28,7 @@ export function registerEmployees(app: FastifyInstance, store: Store): void {
     async (request, reply) => {
       const { limit, page } = request.query;
       const accountId = request.auth!.accountId;
-      const read = (after: number | null) => store.listEmployees(accountId, limit, after);
+      const read = (after: number | null) => store.directory.listEmployees(accountId, limit, after);
       return sendIdPage(store, request, reply, { scope: ['employees'], limit, page }, read, employeeResource);
     },
   );
@@ -48,8 +47,7 @@ export function registerEmployees(app: FastifyInstance, store: Store): void {
       },
     },
     async (request, reply) => {
-      const employee = await store.getEmployee(request.auth!.accountId, request.params.id);
-      if (!employee) throw new ApiError('NOT_FOUND', 'Employee');
+      const employee = await store.directory.getEmployee(request.auth!.accountId, request.params.id);
       return sendData(request, reply, employeeResource(employee));
     },
   );

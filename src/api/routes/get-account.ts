@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../../domain/errors.js';
 import { formatDateTime } from '../../domain/time.js';
 import type { Store } from '../../store/store.js';
 import { sendData } from '../envelope.js';
@@ -20,8 +19,7 @@ export function registerGetAccount(app: FastifyInstance, store: Store): void {
       },
     },
     async (request, reply) => {
-      const account = await store.getAccount(request.auth!.accountId);
-      if (!account) throw new ApiError('NOT_FOUND', 'Account');
+      const account = await store.accounts.get(request.auth!.accountId);
       return sendData(request, reply, {
         id: account.id,
         company_name: account.name,

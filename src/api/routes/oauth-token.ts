@@ -94,7 +94,7 @@ export function registerOauthToken(app: FastifyInstance, store: Store, tokenTtlS
       return oauthError(reply, 401, 'invalid_client', 'Client authentication failed: client_id and client_secret are required', !!basic);
     }
 
-    const client = await store.findClient(clientId);
+    const client = await store.credentials.findClient(clientId);
     // Compare even when the client is unknown, so that timing does not tell which ids exist.
     const secretOk = secretMatches(clientSecret, client?.secretHash ?? hashSecret('\u0000'));
     if (!client || client.revokedAt !== null || !secretOk) {
@@ -119,7 +119,7 @@ export function registerOauthToken(app: FastifyInstance, store: Store, tokenTtlS
 
     const token = newAccessToken();
     const createdAt = nowSeconds();
-    await store.saveToken({
+    await store.credentials.saveToken({
       tokenHash: hashSecret(token),
       accountId: client.accountId,
       clientId: client.clientId,

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { phoneResource, type PhoneStatus } from '../../domain/directory.js';
-import { ApiError } from '../../domain/errors.js';
 import type { Store } from '../../store/store.js';
 import { sendData } from '../envelope.js';
 import { sendIdPage } from '../pagination.js';
@@ -32,7 +31,7 @@ export function registerPhones(app: FastifyInstance, store: Store): void {
       const { limit, page, status } = request.query;
       const accountId = request.auth!.accountId;
       const statuses = status ? ([...new Set(status.split(','))].sort() as PhoneStatus[]) : undefined;
-      const read = (after: number | null) => store.listPhones(accountId, { statuses }, limit, after);
+      const read = (after: number | null) => store.directory.listPhones(accountId, { statuses }, limit, after);
       return sendIdPage(store, request, reply, { scope: ['phones', statuses ?? null], limit, page }, read, phoneResource);
     },
   );
@@ -51,8 +50,7 @@ export function registerPhones(app: FastifyInstance, store: Store): void {
       },
     },
     async (request, reply) => {
-      const phone = await store.getPhone(request.auth!.accountId, request.params.id);
-      if (!phone) throw new ApiError('NOT_FOUND', 'Phone');
+      const phone = await store.directory.getPhone(request.auth!.accountId, request.params.id);
       return sendData(request, reply, phoneResource(phone));
     },
   );
@@ -73,17 +71,15 @@ export function registerPhones(app: FastifyInstance, store: Store): void {
     },
     async (request, reply) => {
       const { name, status, employee_id, group, ...settings } = request.body;
-      const outcome = await store.updatePhone(request.auth!.accountId, request.params.id, {
+      // A missing phone, or an employee not of the account, is a NotFoundError: a 404.
+      const phone = await store.directory.updatePhone(request.auth!.accountId, request.params.id, {
         name: name?.trim(),
         status,
         employeeId: employee_id,
         ...(group === undefined ? {} : { groupId: group?.group_id ?? null, groupTitle: group?.group_title ?? null }),
         settings,
       });
-      if (outcome === 'no-phone') throw new ApiError('NOT_FOUND', 'Phone');
-      // An employee of another account is reported exactly like a missing one.
-      if (outcome === 'no-employee') throw new ApiError('NOT_FOUND', 'Employee');
-      return sendData(request, reply, phoneResource(outcome));
+      return sendData(request, reply, phoneResource(phone));
     },
   );
 }
