@@ -2,7 +2,7 @@ import { Counter, type Registry } from 'prom-client';
 import { checkRating, checkSegments, type AiKind, type Segment } from '../domain/ai.js';
 import type { AiJobStore, CallFacts, ClaimedJob, JobOutcome } from '../store/ai-job-store.js';
 import type { AiSettingsStore } from '../store/ai-settings-store.js';
-import { ratingMessage, speechMessage, summaryMessage } from '../webhooks/events.js';
+import { ratingMessage, speechMessage, summaryMessage } from '../domain/webhook-messages.js';
 import { retryDelay } from '../webhooks/dispatcher.js';
 import { AiStepError, type AiEngine } from './engine.js';
 

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { AiJobStatus, AiKind } from '../domain/ai.js';
-import type { WebhookMessage } from '../webhooks/events.js';
+import type { WebhookMessage } from '../domain/webhook-messages.js';
 import type { Engine } from './engine.js';
 import type { Database } from './schema.js';
 import { queueWebhooks, runOn } from './webhook-store.js';

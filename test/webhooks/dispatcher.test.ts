@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Store } from '../../src/store/store.js';
 import { WebhookDispatcher, retryDelay, type DispatcherOptions } from '../../src/webhooks/dispatcher.js';
-import type { WebhookMessage } from '../../src/webhooks/events.js';
+import type { WebhookMessage } from '../../src/domain/webhook-messages.js';
 import { ENGINES, engineAvailable, openTestStore } from '../helpers/engines.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 
