@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveCall } from '../../src/domain/call.js';
-import { StoreConflictError, StoreUnavailableError } from '../../src/domain/errors.js';
+import { ConflictError, StoreConflictError, StoreUnavailableError } from '../../src/domain/errors.js';
+import { DUPLICATE_TAG } from '../../src/domain/directory.js';
 import { mapStoreError } from '../../src/store/errors.js';
 import { sql } from 'kysely';
 import { Store } from '../../src/store/store.js';
@@ -54,7 +55,7 @@ describe.each(ENGINES)('store on %s', (engine) => {
     it('keeps tag names unique per account regardless of case', async () => {
       const account = await store.createAccount({ name: 'E' });
       await store.tags.create(account.id, { name: 'Follow-up' });
-      await expect(store.tags.create(account.id, { name: 'FOLLOW-UP' })).rejects.toBeInstanceOf(StoreConflictError);
+      await expect(store.tags.create(account.id, { name: 'FOLLOW-UP' })).rejects.toEqual(new ConflictError(DUPLICATE_TAG));
       const other = await store.createAccount({ name: 'F' });
       await expect(store.tags.create(other.id, { name: 'Follow-up' })).resolves.toMatchObject({ color: '#6B7280' });
     });
