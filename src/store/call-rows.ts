@@ -106,7 +106,9 @@ export class SqliteCallRows implements CallRowWriter {
     if (rows.length === 0) return [];
     const statements = this.prepared();
     const ids: number[] = [];
+    let given = false;
     for (const { call, id, tagIds } of rows) {
+      if (id !== undefined) given = true;
       // callRowValues's columns, in order, as positional parameters: no object per row on the bulk path.
       const c = call;
       const newId = Number(
@@ -121,9 +123,7 @@ export class SqliteCallRows implements CallRowWriter {
     }
     // Ids the table gave are consecutive, because the caller holds the write lock:
     // then the batch reaches the substring index in one statement.
-    const first = ids[0]!;
-    const last = ids[ids.length - 1]!;
-    if (last - first === ids.length - 1) statements.searchRange.run(first, last);
+    if (!given || rows.length === 1) statements.searchRange.run(ids[0], ids[ids.length - 1]);
     else rows.forEach(({ call }, i) => statements.searchOne.run(ids[i], call.searchNumbers, call.searchName));
     return ids;
   }
