@@ -116,7 +116,7 @@ async function benchJobs(url: string, calls: number) {
     const rows = Array.from({ length: calls }, (_, i) =>
       deriveCall({ direction: 'inbound', callerNumber: '+33612345678', callerName: 'Léa Martin', targetNumber: '+33198765432', sipCode: 200, startTime: start + i * 600, answeredTime: start + i * 600 + 5, endTime: start + i * 600 + 65 + (i % 300), answeredPhoneNumber: '+33198765432' }),
     );
-    const ids = await store.insertCalls(accountId, rows);
+    const ids = await store.ingest.insertCalls(accountId, rows);
     const worker = new AiWorker(store.aiJobs, store.aiSettings, new SandboxEngine(0), { concurrency: 8, timeoutMs: 60_000, maxAttempts: 3, retryBaseMs: 100, retryMaxMs: 1000, pollMs: 50 });
     const t0 = performance.now();
     for (const id of ids) await store.aiJobs.request(accountId, id, 'transcription');

@@ -537,7 +537,7 @@ async function benchEngine(engine: 'sqlite' | 'postgres', options: Options): Pro
         if (typeof decoded === 'string') throw new Error(`${s.key}: page token ${decoded}`);
         after = { startTime: decoded[0]!, id: decoded[1]! };
       }
-      const { result, queries } = await captureQueries(store, () => store.listCalls(fixture.accountId, parsed.filter, parsed.limit, after));
+      const { result, queries } = await captureQueries(store, () => store.calls.list(fixture.accountId, parsed.filter, parsed.limit, after));
       const body = await getList(server, s.query);
       const same = body.data.length === result.calls.length && body.data.every((c, i) => c.id === result.calls[i]!.id);
       if (!same) throw new Error(`${s.key}: the API and the store disagree`);

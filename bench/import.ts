@@ -26,7 +26,8 @@ import SqliteDatabase from 'better-sqlite3';
 import { issueClient } from '../src/admin.js';
 import { readImportSource, type ImportFormat } from '../src/ingest/formats/index.js';
 import { checkRecord } from '../src/ingest/ingest.js';
-import { DirectoryIndex, resolveCall, type ResolvedCall } from '../src/ingest/resolve.js';
+import { DirectoryIndex, resolveCall } from '../src/ingest/resolve.js';
+import type { ResolvedCall } from '../src/domain/resolved-call.js';
 import { Store } from '../src/store/store.js';
 import { EXTENSIONS, SALES_LINE, SUPPORT_LINE, generateImportFixture } from '../scripts/generate-import-fixtures.js';
 import {
@@ -95,7 +96,7 @@ async function seedAccount(store: Store): Promise<number> {
 
 /** The rows the file holds, parsed and derived outside any timing, for the floor. */
 async function resolvedRows(store: Store, accountId: number, path: string, format: ImportFormat): Promise<ResolvedCall[]> {
-  const directory = new DirectoryIndex(await store.phoneRefs(accountId));
+  const directory = new DirectoryIndex(await store.ingest.phoneRefs(accountId));
   const rows: ResolvedCall[] = [];
   for await (const item of readImportSource(path, format, { timeZone: TIME_ZONE })) {
     if (item.record && checkRecord(item.record) === null) rows.push(resolveCall(item.record, directory));

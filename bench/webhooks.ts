@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { issueClient } from '../src/admin.js';
 import { Store } from '../src/store/store.js';
-import type { WebhookMessage } from '../src/webhooks/events.js';
+import type { WebhookMessage } from '../src/domain/webhook-messages.js';
 import {
   Cleanup,
   checkBuild,

@@ -4,7 +4,7 @@ import { backoffAfterAttempt } from '../queue/backoff.js';
 import { ClaimLoop } from '../queue/claim-loop.js';
 import type { AiJobStore, CallFacts, ClaimedJob, JobOutcome } from '../store/ai-job-store.js';
 import type { AiSettingsStore } from '../store/ai-settings-store.js';
-import { ratingMessage, speechMessage, summaryMessage } from '../webhooks/events.js';
+import { ratingMessage, speechMessage, summaryMessage } from '../domain/webhook-messages.js';
 import { AiStepError, type AiEngine } from './engine.js';
 
 export interface AiWorkerOptions {

@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CursorCodec, fingerprintOf, type CursorProblem, type PageKey } from '../domain/cursor.js';
 import { ApiError } from '../domain/errors.js';
-import type { DirectoryPage, Store } from '../store/store.js';
+import type { DirectoryPage } from '../store/pages.js';
+import type { Store } from '../store/store.js';
 import { sendList, type Pagination } from './envelope.js';
 
 const TOKEN_PROBLEMS = {

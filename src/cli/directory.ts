@@ -10,8 +10,9 @@ import {
   tagResource,
   type PhoneStatus,
 } from '../domain/directory.js';
-import { ApiError, StoreConflictError } from '../domain/errors.js';
-import type { DirectoryPage, Store } from '../store/store.js';
+import { ApiError, ConflictError, StoreConflictError } from '../domain/errors.js';
+import type { DirectoryPage } from '../store/pages.js';
+import type { Store } from '../store/store.js';
 import { accountOption, action, CliError, databaseOption, jsonOption, positiveInt, print, requireAccount, table, withStore } from './common.js';
 
 /**
@@ -279,9 +280,9 @@ export function registerDirectoryCommands(program: Command): void {
         const tag = await withStore(opts.database, async (store) => {
           await requireAccount(store, opts.account);
           try {
-            return await store.createTag(opts.account, { ...input, name: input.name.trim() });
+            return await store.tags.create(opts.account, { ...input, name: input.name.trim() });
           } catch (error) {
-            if (error instanceof StoreConflictError) throw new CliError(`${DUPLICATE_TAG}: ${input.name.trim()}`);
+            if (error instanceof ConflictError) throw new CliError(`${DUPLICATE_TAG}: ${input.name.trim()}`);
             throw error;
           }
         });
@@ -290,7 +291,7 @@ export function registerDirectoryCommands(program: Command): void {
     );
   listCommand(tags, {
     description: 'list tags',
-    read: (store, accountId, after) => store.listTags(accountId, 1000, after),
+    read: (store, accountId, after) => store.tags.list(accountId, 1000, after),
     resource: tagResource,
     columns: ['ID', 'NAME', 'COLOR', 'DESCRIPTION'],
     row: (t) => [t.id, t.name, t.color, t.description],

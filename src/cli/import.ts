@@ -267,8 +267,8 @@ export function registerImportCommand(program: Command): void {
         const started = Date.now();
         const summaries = await withStore(opts.database, async (store) => {
           await requireAccount(store, opts.account);
-          const directory = new DirectoryIndex(await store.phoneRefs(opts.account));
-          return store.bulkLoad(() => importAll(store, directory, files, opts));
+          const directory = new DirectoryIndex(await store.ingest.phoneRefs(opts.account));
+          return store.ingest.bulkLoad(() => importAll(store, directory, files, opts));
         });
         const total = totals(summaries);
         const seconds = (Date.now() - started) / 1000;

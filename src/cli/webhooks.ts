@@ -3,7 +3,7 @@ import { loadWebhookConfig } from '../config.js';
 import type { Store } from '../store/store.js';
 import { DELIVERY_STATUSES, type WebhookDelivery, type WebhookSettings } from '../store/webhook-store.js';
 import { checkWebhookUrl, deliveryJson, maskSecret, redeliverIds, sendTestEvent, testOutcome } from '../webhooks/admin.js';
-import { WEBHOOK_EVENTS } from '../webhooks/events.js';
+import { WEBHOOK_EVENTS } from '../domain/webhook-events.js';
 import { accountOption, action, CliError, databaseOption, jsonOption, positiveInt, print, requireAccount, table, withStore } from './common.js';
 
 /**

@@ -7,7 +7,7 @@ import { DirectoryIndex, resolveCall } from '../ingest/resolve.js';
 import type { CallSnapshot, ThirdPartyCallRequest, ThirdPartyCallStatus, EndedBy } from '../sip/index.js';
 import type { ClickCallChange, ClickCallRow } from '../store/click-call-store.js';
 import type { Store } from '../store/store.js';
-import { messageOfPbxEvent, messagesOfFinishedCall } from '../webhooks/events.js';
+import { messageOfPbxEvent, messagesOfFinishedCall } from '../domain/webhook-messages.js';
 
 /** A call in progress as a controller runs it: the SIP agent's, or the simulation's. */
 export interface ControlledCall {
@@ -199,7 +199,7 @@ export class ClickToCallService {
     const final = { ...row, ...change };
     const endedAt = final.endedAt ?? Date.now();
     const answeredAt = final.answeredAt;
-    const directory = new DirectoryIndex(await this.store.phoneRefs(row.accountId));
+    const directory = new DirectoryIndex(await this.store.ingest.phoneRefs(row.accountId));
     const call = resolveCall(
       {
         pbxId: clickCallPbxId(row.id),
@@ -258,7 +258,7 @@ export async function clickCallResource(store: Store, row: ClickCallRow): Promis
   const status = row.status as ThirdPartyCallStatus;
   if (row.endedAt !== null) {
     // Ended: the call record as /calls shows it, with how the click-to-call went.
-    const call = await store.getCall(row.accountId, row.id);
+    const call = await store.calls.find(row.accountId, row.id);
     if (call) return { ...call, status, failure: row.failure };
   }
   const answered = row.answeredAt !== null;

@@ -1,5 +1,5 @@
 import { deriveCall, type Direction } from '../domain/call.js';
-import type { NewCall } from '../store/store.js';
+import type { NewCall } from '../store/call-rows.js';
 
 /**
  * Realistic, deterministic call history: a small French company with a sales

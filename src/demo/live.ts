@@ -37,7 +37,7 @@ export function startLiveCalls(store: Store, accountId: number, options: { perMi
     });
 
   const playOne = async () => {
-    const phones = (await store.phoneRefs(accountId)).filter((p) => p.internalNumber !== null || p.number);
+    const phones = (await store.ingest.phoneRefs(accountId)).filter((p) => p.internalNumber !== null || p.number);
     if (!phones.length) return;
     const target = phones[randomInt(0, phones.length)]!;
     const talk = randomInt(5, 180);

@@ -71,7 +71,7 @@ export async function createDemo(store: Store, options: DemoOptions = {}): Promi
   await store.directory.createPhone(account.id, { number: randomNumber(random), name: 'Former reception', status: 'inactive', internalNumber: 400 });
   await store.directory.createPhone(account.id, { number: randomNumber(random), name: 'New hire', status: 'not_activated', internalNumber: 401 });
 
-  const tag = (name: string, color: string, description: string) => store.createTag(account.id, { name, color, description });
+  const tag = (name: string, color: string, description: string) => store.tags.create(account.id, { name, color, description });
   const tagIds: DemoDirectory['tagIds'] = {
     important: (await tag('Important', '#EF4444', 'High priority calls')).id,
     followUp: (await tag('Follow-up', '#F59E0B', 'Requires a callback')).id,
@@ -84,7 +84,7 @@ export async function createDemo(store: Store, options: DemoOptions = {}): Promi
 
   let inserted = 0;
   for (const batch of generateCalls({ accountId: account.id, phones, tagIds }, { seed, count, until })) {
-    await store.insertCalls(account.id, batch);
+    await store.ingest.insertCalls(account.id, batch);
     inserted += batch.length;
     options.onProgress?.(inserted, count);
     // SQLite's inserts never leave the event loop; a turn of it between batches lets Ctrl-C and the server in.

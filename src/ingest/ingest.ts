@@ -6,8 +6,9 @@ import type { UpsertResult } from '../store/ingest-tx.js';
 import type { Store } from '../store/store.js';
 import { assembleCall, EARLIEST_TIME, ENDING_EVENTS, eventKey, LATEST_TIME, parsePbxEvent, type PbxEvent } from './events.js';
 import type { PbxCallRecord } from './record.js';
-import { DirectoryIndex, resolveCall, type ResolvedCall } from './resolve.js';
-import { messageOfPbxEvent, smsMessage } from '../webhooks/events.js';
+import { DirectoryIndex, resolveCall } from './resolve.js';
+import type { ResolvedCall } from '../domain/resolved-call.js';
+import { messageOfPbxEvent, messagesOfFinishedCall, smsMessage } from '../domain/webhook-messages.js';
 import { parseSmsEvent, smsKey, type SmsEvent } from './sms.js';
 
 /** Rules every record must keep whatever its source; the reason names the field. */
@@ -64,7 +65,7 @@ async function applyTagPolicy(
   policy: NewTagPolicy,
 ): Promise<Array<string | null>> {
   const keysOf = (record: PbxCallRecord) => [...new Set((record.tags ?? []).map(tagNameKey))];
-  const existing = await store.tagNames.existing(accountId, records.flatMap(keysOf));
+  const existing = await store.tags.existingKeys(accountId, records.flatMap(keysOf));
   const created = new Set<string>();
   return records.map((record) => {
     const fresh = keysOf(record).filter((key) => !existing.has(key) && !created.has(key));
@@ -92,7 +93,7 @@ export async function importRecords(
   directory?: DirectoryIndex,
   options: { notify?: boolean; newTags?: NewTagPolicy } = {},
 ): Promise<RecordResult[]> {
-  const index = directory ?? new DirectoryIndex(await store.phoneRefs(accountId));
+  const index = directory ?? new DirectoryIndex(await store.ingest.phoneRefs(accountId));
   const results: RecordResult[] = new Array(records.length);
   const sound: Array<{ record: PbxCallRecord; at: number }> = [];
   records.forEach((record, i) => {
@@ -115,7 +116,7 @@ export async function importRecords(
     accepted.push(resolveCall(record, index));
     positions.push(at);
   });
-  const stored = await store.upsertCalls(accountId, accepted, options);
+  const stored = await store.ingest.upsertCalls(accountId, accepted, options.notify ? { webhooksOfNew: messagesOfFinishedCall } : {});
   stored.forEach((result, j) => {
     results[positions[j]!] = { pbxId: accepted[j]!.pbxId, ...result };
   });
@@ -158,7 +159,7 @@ export async function ingestEvents(
   // that cannot be stored (it would last a century). Its events are kept, the
   // call is not made, and the answer says why.
   let refusedCalls: Array<{ pbxId: string; error: string }> = [];
-  const { fresh, calls } = await store.ingestEvents(accountId, rows, (payloads, phones) => {
+  const { fresh, calls } = await store.ingest.events(accountId, rows, (payloads, phones) => {
     const directory = new DirectoryIndex(phones);
     const assembled: ResolvedCall[] = [];
     refusedCalls = [];

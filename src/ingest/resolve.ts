@@ -1,13 +1,6 @@
-import { deriveCall, type CallRow, type Direction } from '../domain/call.js';
+import { deriveCall, type Direction } from '../domain/call.js';
+import type { PhoneRef, ResolvedCall } from '../domain/resolved-call.js';
 import type { PbxCallRecord } from './record.js';
-
-/** What the resolver needs of a phone. */
-export interface PhoneRef {
-  id: number;
-  employeeId: number | null;
-  number: string;
-  internalNumber: number | null;
-}
 
 /**
  * The account's phones indexed by what a PBX calls them: an extension, or a
@@ -52,9 +45,6 @@ export class DirectoryIndex {
 function digitsOf(text: string): string {
   return text.replace(/\D/g, '');
 }
-
-/** A stored call, ready for Store.upsertCalls: the derived row, its PBX id and tag names. */
-export type ResolvedCall = CallRow & { pbxId: string; tagNames?: string[] };
 
 /**
  * Turns a PBX record into a call as the API shows it. Direction, when the

@@ -96,7 +96,7 @@ export async function buildCallReport(store: Store, accountId: number, from: num
     if (r.callType === 'inbound' || r.callType === 'outbound' || r.callType === 'missed' || r.callType === 'voicemail') row[r.callType] += r.calls;
   }
   const hours = [...rows.values()];
-  const longest = (await Promise.all(longestIds.map((id) => store.getCall(accountId, id)))).filter((c): c is CallResource => c !== null);
+  const longest = (await Promise.all(longestIds.map((id) => store.calls.find(accountId, id)))).filter((c): c is CallResource => c !== null);
 
   return {
     from: formatDateTime(from),

@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { AiJobStatus, AiKind } from '../domain/ai.js';
-import type { WebhookMessage } from '../webhooks/events.js';
+import type { WebhookMessage } from '../domain/webhook-messages.js';
 import type { Engine } from './engine.js';
 import type { Guarded } from './guarded.js';
 import { LeasedQueue, type Lease } from './leased-queue.js';

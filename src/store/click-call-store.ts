@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { ResolvedCall } from '../ingest/resolve.js';
-import type { WebhookMessage } from '../webhooks/events.js';
+import type { ResolvedCall } from '../domain/resolved-call.js';
+import { insertNewCalls, type CallRowWriter } from './call-rows.js';
+import type { WebhookMessage } from '../domain/webhook-messages.js';
 import type { Engine } from './engine.js';
 import type { Database } from './schema.js';
 import { executeOn, queueWebhooks, type ExecuteQuery } from './webhook-store.js';
@@ -64,6 +65,8 @@ export class ClickCallStore {
     private readonly engine: Engine,
     private readonly guard: <T>(operation: () => Promise<T>) => Promise<T>,
     private readonly announce: () => void,
+    /** The one writer of call rows, in a transaction of this store's. */
+    private readonly callRows: (trx: Transaction<Database>) => CallRowWriter,
   ) {}
 
   /**
@@ -144,38 +147,7 @@ export class ClickCallStore {
         .where('ended_at', 'is', null)
         .executeTakeFirst();
       if (Number(updated.numUpdatedRows) === 0) return null;
-      await trx
-        .insertInto('calls')
-        .values({
-          account_id: accountId,
-          id,
-          pbx_id: call.pbxId,
-          call_type: call.callType,
-          sip_status: call.sipStatus,
-          sip_code: call.sipCode,
-          caller_number: call.callerNumber,
-          caller_name: call.callerName,
-          target_number: call.targetNumber,
-          answered_phone_number: call.answeredPhoneNumber,
-          phone_id: call.phoneId,
-          answered_phone_id: call.answeredPhoneId,
-          employee_id: call.employeeId,
-          wait_duration_sec: call.waitDurationSec,
-          duration_sec: call.durationSec,
-          play_record_link: call.playRecordLink,
-          registration_time: call.registrationTime,
-          start_time: call.startTime,
-          answered_time: call.answeredTime,
-          end_time: call.endTime,
-          search_numbers: call.searchNumbers,
-          search_name: call.searchName,
-          created_at: Math.floor(Date.now() / 1000),
-        })
-        .execute();
-      if (this.engine === 'sqlite') {
-        // The substring index is filled by the writer on SQLite (see 001-initial).
-        await sql`INSERT INTO calls_search (rowid, search_numbers, search_name) VALUES (${id}, ${call.searchNumbers}, ${call.searchName})`.execute(trx);
-      }
+      await insertNewCalls(this.callRows(trx), accountId, [{ call, id, tagIds: [] }], Math.floor(Date.now() / 1000));
       return this.queue(run, accountId, webhooks);
     });
     if (queued) this.announce();

@@ -1,8 +1,20 @@
 import type SqliteDatabase from 'better-sqlite3';
 import type pg from 'pg';
 import { DEFAULT_TAG_COLOR, tagNameKey } from '../domain/directory.js';
-import type { PhoneRef, ResolvedCall } from '../ingest/resolve.js';
-import type { WebhookMessage } from '../webhooks/events.js';
+import type { PhoneRef, ResolvedCall } from '../domain/resolved-call.js';
+import type { WebhookMessage } from '../domain/webhook-messages.js';
+import {
+  CALL_ROW_COLUMNS as COLUMNS,
+  callRowValues as valuesOf,
+  insertPostgresTags,
+  pgTypeOf,
+  PostgresCallRows,
+  SqliteCallRows,
+  type CallRowValues as ColumnValues,
+  type CallRowWriter,
+  type NewCallRow,
+  type PgQuery,
+} from './call-rows.js';
 import type { ExecuteQuery } from './webhook-store.js';
 
 export type UpsertOutcome = 'created' | 'updated' | 'unchanged';
@@ -11,49 +23,8 @@ export interface UpsertResult {
   outcome: UpsertOutcome;
 }
 
-/** The stored columns of a call that an upsert compares and writes, in one order for every statement. */
-const COLUMNS = [
-  'call_type', 'sip_status', 'sip_code', 'caller_number', 'caller_name', 'target_number', 'answered_phone_number',
-  'phone_id', 'answered_phone_id', 'employee_id', 'wait_duration_sec', 'duration_sec', 'play_record_link',
-  'registration_time', 'start_time', 'answered_time', 'end_time', 'search_numbers', 'search_name',
-] as const;
-type Column = (typeof COLUMNS)[number];
-type ColumnValues = Record<Column, string | number | null>;
-
-/** Written out field by field: this runs for every imported call, and a literal is several times faster than a loop over names. */
-function valuesOf(c: ResolvedCall): ColumnValues {
-  return {
-    call_type: c.callType,
-    sip_status: c.sipStatus,
-    sip_code: c.sipCode,
-    caller_number: c.callerNumber,
-    caller_name: c.callerName,
-    target_number: c.targetNumber,
-    answered_phone_number: c.answeredPhoneNumber,
-    phone_id: c.phoneId,
-    answered_phone_id: c.answeredPhoneId,
-    employee_id: c.employeeId,
-    wait_duration_sec: c.waitDurationSec,
-    duration_sec: c.durationSec,
-    play_record_link: c.playRecordLink,
-    registration_time: c.registrationTime,
-    start_time: c.startTime,
-    answered_time: c.answeredTime,
-    end_time: c.endTime,
-    search_numbers: c.searchNumbers,
-    search_name: c.searchName,
-  };
-}
-
 export interface StoredCall {
   id: number;
-  values: ColumnValues;
-  tagIds: number[];
-}
-
-/** A new call to insert: its values and the ids of its tags. */
-export interface NewRow {
-  pbxId: string;
   values: ColumnValues;
   tagIds: number[];
 }
@@ -66,7 +37,8 @@ export interface UpsertTx {
   findCalls(accountId: number, pbxIds: string[]): Promise<Map<string, StoredCall>>;
   /** Tag ids by name key, creating the tags that do not exist yet. */
   ensureTags(accountId: number, tags: Map<string, string>): Promise<Map<string, number>>;
-  insertCalls(accountId: number, rows: NewRow[], createdAt: number): Promise<number[]>;
+  /** The one writer of new calls (see call-rows.ts), in this transaction. */
+  readonly calls: CallRowWriter;
   updateCalls(accountId: number, rows: Array<{ id: number; values: ColumnValues }>): Promise<void>;
   /** Replaces each call's tags, stamping them with the call's start time. */
   rewriteTags(accountId: number, rows: Array<{ id: number; tagIds: number[]; startTime: number }>): Promise<void>;
@@ -116,7 +88,7 @@ export async function upsertCalls(tx: UpsertTx, accountId: number, calls: Resolv
 
   const stored = await tx.findCalls(accountId, [...new Set(calls.map((c) => c.pbxId))]);
   // The state of each PBX id as the batch goes: what is stored, or what will be inserted.
-  const state = new Map<string, { stored: StoredCall | null; values: ColumnValues; tagIds: number[]; dirty: boolean }>();
+  const state = new Map<string, { stored: StoredCall | null; call: ResolvedCall; values: ColumnValues; tagIds: number[]; dirty: boolean }>();
   const outcomes: Array<{ pbxId: string; outcome: UpsertOutcome }> = [];
   for (const call of calls) {
     const values = valuesOf(call);
@@ -124,29 +96,29 @@ export async function upsertCalls(tx: UpsertTx, accountId: number, calls: Resolv
     if (!current) {
       const found = stored.get(call.pbxId) ?? null;
       if (!found) {
-        state.set(call.pbxId, { stored: null, values, tagIds: tagIdsOf(call, []), dirty: true });
+        state.set(call.pbxId, { stored: null, call, values, tagIds: tagIdsOf(call, []), dirty: true });
         outcomes.push({ pbxId: call.pbxId, outcome: 'created' });
         continue;
       }
-      current = { stored: found, values: found.values, tagIds: found.tagIds, dirty: false };
+      current = { stored: found, call, values: found.values, tagIds: found.tagIds, dirty: false };
       state.set(call.pbxId, current);
     }
     const tagIds = tagIdsOf(call, current.tagIds);
     const changed = !sameValues(current.values, values) || !sameTags(current.tagIds, tagIds);
-    if (changed) Object.assign(current, { values, tagIds, dirty: true });
+    if (changed) Object.assign(current, { call, values, tagIds, dirty: true });
     outcomes.push({ pbxId: call.pbxId, outcome: changed ? 'updated' : 'unchanged' });
   }
 
-  const toInsert: NewRow[] = [];
+  const toInsert: Array<NewCallRow & { pbxId: string }> = [];
   const toUpdate: Array<{ id: number; values: ColumnValues; tagIds: number[] }> = [];
   for (const [pbxId, s] of state) {
-    if (!s.stored) toInsert.push({ pbxId, values: s.values, tagIds: s.tagIds });
+    if (!s.stored) toInsert.push({ pbxId, call: s.call, tagIds: s.tagIds });
     else if (s.dirty) toUpdate.push({ id: s.stored.id, values: s.values, tagIds: s.tagIds });
   }
   const ids = new Map<string, number>();
   for (const [pbxId, s] of state) if (s.stored) ids.set(pbxId, s.stored.id);
   if (toInsert.length) {
-    const newIds = await tx.insertCalls(accountId, toInsert, createdAt);
+    const newIds = await tx.calls.insert(accountId, toInsert, createdAt);
     toInsert.forEach((row, i) => ids.set(row.pbxId, newIds[i]!));
   }
   if (toUpdate.length) {
@@ -159,12 +131,13 @@ export async function upsertCalls(tx: UpsertTx, accountId: number, calls: Resolv
   return outcomes.map(({ pbxId, outcome }) => ({ id: ids.get(pbxId)!, outcome }));
 }
 
-const INSERT_COLUMNS = `account_id, pbx_id, ${COLUMNS.join(', ')}, created_at`;
-
 /** SQLite: prepared statements on the one connection, which the caller holds with a write transaction open. */
 export class SqliteUpsertTx implements UpsertTx {
   private readonly statements = new Map<string, SqliteDatabase.Statement>();
-  constructor(private readonly sqlite: SqliteDatabase.Database) {}
+  readonly calls: CallRowWriter;
+  constructor(private readonly sqlite: SqliteDatabase.Database) {
+    this.calls = new SqliteCallRows(sqlite);
+  }
 
   readonly run: ExecuteQuery = async (query) => {
     const statement = this.sqlite.prepare(query.sql);
@@ -206,32 +179,6 @@ export class SqliteUpsertTx implements UpsertTx {
       JSON.stringify([...tags.keys()]),
     ) as Array<{ id: number; name_key: string }>;
     return new Map(rows.map((r) => [r.name_key, r.id]));
-  }
-
-  async insertCalls(accountId: number, rows: NewRow[], createdAt: number): Promise<number[]> {
-    const insert = this.prepare(`INSERT INTO calls (${INSERT_COLUMNS}) VALUES (${new Array(COLUMNS.length + 3).fill('?').join(', ')})`);
-    const insertTag = this.prepare(`INSERT OR IGNORE INTO call_tags (account_id, call_id, tag_id, start_time) VALUES (?, ?, ?, ?)`);
-    const ids: number[] = [];
-    for (const row of rows) {
-      const v = row.values;
-      const id = Number(
-        insert.run(
-          accountId, row.pbxId, v.call_type, v.sip_status, v.sip_code, v.caller_number, v.caller_name, v.target_number,
-          v.answered_phone_number, v.phone_id, v.answered_phone_id, v.employee_id, v.wait_duration_sec, v.duration_sec,
-          v.play_record_link, v.registration_time, v.start_time, v.answered_time, v.end_time, v.search_numbers,
-          v.search_name, createdAt,
-        ).lastInsertRowid,
-      );
-      ids.push(id);
-      for (const tagId of row.tagIds) insertTag.run(accountId, id, tagId, v.start_time);
-    }
-    // New rows reach the substring index in one statement (see 001-initial): ids
-    // are consecutive because the caller holds the write lock.
-    this.prepare(
-      `INSERT INTO calls_search (rowid, search_numbers, search_name)
-       SELECT id, search_numbers, search_name FROM calls WHERE id >= ? AND id <= ?`,
-    ).run(ids[0], ids[ids.length - 1]);
-    return ids;
   }
 
   async updateCalls(accountId: number, rows: Array<{ id: number; values: ColumnValues }>): Promise<void> {
@@ -280,20 +227,14 @@ export class SqliteUpsertTx implements UpsertTx {
   }
 }
 
-/** Thrown when another writer inserted one of the batch's PBX ids first: the batch is tried again. */
-export class UpsertRaceError extends Error {}
-
-const PG_TYPES: Record<Column, string> = {
-  call_type: 'text', sip_status: 'text', sip_code: 'int', caller_number: 'text', caller_name: 'text',
-  target_number: 'text', answered_phone_number: 'text', phone_id: 'bigint', answered_phone_id: 'bigint',
-  employee_id: 'bigint', wait_duration_sec: 'int', duration_sec: 'int', play_record_link: 'text',
-  registration_time: 'bigint', start_time: 'bigint', answered_time: 'bigint', end_time: 'bigint',
-  search_numbers: 'text', search_name: 'text',
-};
-
 /** PostgreSQL: a batch is a handful of statements over column arrays, on a client the caller holds in a transaction. */
 export class PostgresUpsertTx implements UpsertTx {
-  constructor(private readonly client: pg.PoolClient) {}
+  readonly calls: CallRowWriter;
+  private readonly query: PgQuery;
+  constructor(private readonly client: pg.PoolClient) {
+    this.query = async <R>(text: string, parameters: unknown[]) => (await client.query(text, parameters)).rows as R[];
+    this.calls = new PostgresCallRows(this.query);
+  }
 
   readonly run: ExecuteQuery = async (query) => (await this.client.query(query.sql, query.parameters as unknown[])).rows;
 
@@ -330,26 +271,9 @@ export class PostgresUpsertTx implements UpsertTx {
     return new Map(rows.map((r) => [r.name_key, r.id]));
   }
 
-  async insertCalls(accountId: number, rows: NewRow[], createdAt: number): Promise<number[]> {
-    const arrays = COLUMNS.map((c) => rows.map((r) => r.values[c]));
-    const casts = COLUMNS.map((c, i) => `$${i + 4}::${PG_TYPES[c]}[]`).join(', ');
-    const { rows: inserted } = await this.client.query<{ id: number; pbx_id: string }>(
-      `INSERT INTO calls (${INSERT_COLUMNS})
-       SELECT $1, * , $3 FROM unnest($2::text[], ${casts})
-       ON CONFLICT (account_id, pbx_id) WHERE pbx_id IS NOT NULL DO NOTHING
-       RETURNING id, pbx_id`,
-      [accountId, rows.map((r) => r.pbxId), createdAt, ...arrays],
-    );
-    if (inserted.length !== rows.length) throw new UpsertRaceError('a PBX id of this batch was inserted by another writer');
-    const idOf = new Map(inserted.map((r) => [r.pbx_id, Number(r.id)]));
-    const ids = rows.map((r) => idOf.get(r.pbxId)!);
-    await this.insertTags(accountId, rows.map((r, i) => ({ id: ids[i]!, tagIds: r.tagIds, startTime: r.values.start_time as number })));
-    return ids;
-  }
-
   async updateCalls(accountId: number, rows: Array<{ id: number; values: ColumnValues }>): Promise<void> {
     const sets = COLUMNS.map((c) => `${c} = v.${c}`).join(', ');
-    const casts = COLUMNS.map((c, i) => `$${i + 3}::${PG_TYPES[c]}[]`).join(', ');
+    const casts = COLUMNS.map((c, i) => `$${i + 3}::${pgTypeOf(c)}[]`).join(', ');
     await this.client.query(
       `UPDATE calls SET ${sets}
        FROM unnest($2::bigint[], ${casts}) AS v(id, ${COLUMNS.join(', ')})
@@ -360,24 +284,7 @@ export class PostgresUpsertTx implements UpsertTx {
 
   async rewriteTags(accountId: number, rows: Array<{ id: number; tagIds: number[]; startTime: number }>): Promise<void> {
     await this.client.query(`DELETE FROM call_tags WHERE account_id = $1 AND call_id = ANY($2::bigint[])`, [accountId, rows.map((r) => r.id)]);
-    await this.insertTags(accountId, rows);
-  }
-
-  private async insertTags(accountId: number, rows: Array<{ id: number; tagIds: number[]; startTime: number }>): Promise<void> {
-    const callIds: number[] = [], tagIds: number[] = [], times: number[] = [];
-    for (const row of rows) {
-      for (const tagId of row.tagIds) {
-        callIds.push(row.id);
-        tagIds.push(tagId);
-        times.push(row.startTime);
-      }
-    }
-    if (!callIds.length) return;
-    await this.client.query(
-      `INSERT INTO call_tags (account_id, call_id, tag_id, start_time)
-       SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[]) ON CONFLICT DO NOTHING`,
-      [accountId, callIds, tagIds, times],
-    );
+    await insertPostgresTags(this.query, accountId, rows);
   }
 
   async phones(accountId: number): Promise<PhoneRef[]> {

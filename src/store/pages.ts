@@ -1,4 +1,4 @@
-/** A page of a list read in id order. */
+/** A page of a list read in id order (tags, employees, phones). */
 export interface DirectoryPage<T> {
   items: T[];
   /** The id the next page starts after, or null on the last page. */

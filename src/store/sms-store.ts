@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { WebhookMessage } from '../webhooks/events.js';
+import type { WebhookMessage } from '../domain/webhook-messages.js';
 import type { Engine } from './engine.js';
 import type { Database } from './schema.js';
 import { executeOn, queueWebhooks } from './webhook-store.js';

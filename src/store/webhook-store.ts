@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { CompiledQuery, Kysely, Selectable } from 'kysely';
-import { WEBHOOK_EVENTS, type WebhookMessage } from '../webhooks/events.js';
+import { sql, type CompiledQuery, type Kysely, type Selectable } from 'kysely';
+import { WEBHOOK_EVENTS } from '../domain/webhook-events.js';
+import type { WebhookMessage } from '../domain/webhook-messages.js';
 import type { Engine } from './engine.js';
 import type { Guarded } from './guarded.js';
 import { LeasedQueue, type Lease } from './leased-queue.js';

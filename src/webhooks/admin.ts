@@ -1,7 +1,7 @@
 import type { Store } from '../store/store.js';
 import type { WebhookDelivery, WebhookSettings } from '../store/webhook-store.js';
 import type { AttemptResult } from './dispatcher.js';
-import { testMessage } from './events.js';
+import { testMessage } from '../domain/webhook-messages.js';
 import { webhookUrlProblem } from './url.js';
 
 /**

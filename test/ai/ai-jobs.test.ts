@@ -59,7 +59,7 @@ describe.each(ENGINES)('transcripts, summaries and ratings on %s', (engine) => {
       for (const w of workers.splice(0)) await w.stop();
     };
     const insert = async (overrides: Parameters<typeof callInput>[0], account = accountId) =>
-      (await store.insertCalls(account, [deriveCall(callInput(overrides))]))[0]!;
+      (await store.ingest.insertCalls(account, [deriveCall(callInput(overrides))]))[0]!;
     const send = async (method: 'GET' | 'POST' | 'PATCH', url: string, options: { payload?: unknown; bearer?: string; on?: FastifyInstance } = {}) => {
       const r = await (options.on ?? app).inject({ method, url, payload: options.payload as never, headers: { authorization: `Bearer ${options.bearer ?? token}` } });
       return { status: r.statusCode, body: r.json() };
@@ -291,7 +291,7 @@ describe.each(ENGINES)('transcripts, summaries and ratings on %s', (engine) => {
       worker();
       await jobDone(long, 'rating');
       await stopWorkers();
-      expect((await store.getCall(accountId, short))!.duration_sec).toBe(60);
+      expect((await store.calls.find(accountId, short))!.duration_sec).toBe(60);
       expect(await store.aiJobs.get(accountId, short, 'transcription')).toBeNull();
       await send('PATCH', '/api/v2/settings/ai', { payload: { auto_transcription: { enabled: false } } });
       expect(await store.aiJobs.get(accountId, old, 'transcription')).toBeNull();

@@ -281,7 +281,7 @@ describe.skipIf(!SPEECH_TOOLS_READY).each(ENGINES)('a PBX-pushed stereo recordin
         const { client, clientSecret } = await issueClient(store, accountId, {});
         const token = (await app.inject({ method: 'POST', url: '/oauth/token', payload: { grant_type: 'client_credentials', client_id: client.clientId, client_secret: clientSecret } })).json().access_token;
         const auth = { authorization: `Bearer ${token}` };
-        const [callId] = await store.insertCalls(accountId, [deriveCall({ ...callInput({ start: '2025-04-01T09:00:00Z' }), pbxId: 'stereo-1' })]);
+        const [callId] = await store.ingest.insertCalls(accountId, [deriveCall({ ...callInput({ start: '2025-04-01T09:00:00Z' }), pbxId: 'stereo-1' })]);
         expect((await app.inject({ method: 'POST', url: `/api/v2/calls/${callId}/transcription`, headers: auth })).statusCode).toBe(409);
         const pushed = await app.inject({ method: 'PUT', url: '/api/v2/pbx/recordings/stereo-1', headers: { ...auth, 'content-type': 'audio/wav' }, payload: recording.file });
         expect(pushed.statusCode).toBe(201);

@@ -102,7 +102,7 @@ describe.each(ENGINES)('writes with random bodies on %s', (engine) => {
     if (!engineAvailable(engine)) return;
     h = await createHarness(engine);
     token = await h.token();
-    const tag = await h.store.createTag(h.accountId, { name: 'Existing' });
+    const tag = await h.store.tags.create(h.accountId, { name: 'Existing' });
     const employee = await h.store.directory.createEmployee(h.accountId, { name: 'Alice' });
     const phone = await h.store.directory.createPhone(h.accountId, { number: '+33198765432', name: 'Desk', employeeId: employee.id });
     const [callId] = await h.insert([callInput({ start: '2024-01-15T10:00:00Z' })]);
@@ -192,7 +192,7 @@ describe.each(ENGINES)('ids, limits and token requests with random values on %s'
     if (!engineAvailable(engine)) return;
     h = await createHarness(engine);
     token = await h.token();
-    await h.store.createTag(h.accountId, { name: 'Existing' });
+    await h.store.tags.create(h.accountId, { name: 'Existing' });
   });
   afterAll(() => h?.close());
 

@@ -18,8 +18,8 @@ describe.each(ENGINES)('calls API on %s', (engine) => {
       token = await h.token();
       alice = (await h.store.directory.createEmployee(h.accountId, { name: 'Alice Martin' })).id;
       bob = (await h.store.directory.createEmployee(h.accountId, { name: 'Bob Durand' })).id;
-      tagImportant = (await h.store.createTag(h.accountId, { name: 'Important' })).id;
-      tagFollowUp = (await h.store.createTag(h.accountId, { name: 'Follow-up' })).id;
+      tagImportant = (await h.store.tags.create(h.accountId, { name: 'Important' })).id;
+      tagFollowUp = (await h.store.tags.create(h.accountId, { name: 'Follow-up' })).id;
       const [inbound, outbound, missed, voicemail, named, late] = await h.insert([
         { ...callInput({ start: '2024-01-15T10:30:05Z' }), employeeId: alice, tagIds: [tagImportant] },
         {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClickToCallService } from '../../src/click-to-call/service.js';
 import { SimulatedController, simulatedPhoneUri } from '../../src/click-to-call/simulated.js';
-import { WEBHOOK_EVENTS } from '../../src/webhooks/events.js';
+import { WEBHOOK_EVENTS } from '../../src/domain/webhook-events.js';
 import { ENGINES, engineAvailable } from '../helpers/engines.js';
 import { createHarness, type ApiHarness } from '../helpers/fixture.js';
 

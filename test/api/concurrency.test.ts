@@ -61,17 +61,17 @@ describe.each(ENGINES)('concurrent writes on %s', (engine) => {
     });
 
     it('applies concurrent tag changes of one call one after the other, losing none', async () => {
-      const [callId] = await stores[0]!.insertCalls(accountId, [deriveCall(callInput({ start: '2024-01-15T10:30:05Z' }))]);
+      const [callId] = await stores[0]!.ingest.insertCalls(accountId, [deriveCall(callInput({ start: '2024-01-15T10:30:05Z' }))]);
       const tagIds: number[] = [];
-      for (let i = 0; i < 12; i++) tagIds.push((await stores[0]!.createTag(accountId, { name: `Topic ${i}` })).id);
+      for (let i = 0; i < 12; i++) tagIds.push((await stores[0]!.tags.create(accountId, { name: `Topic ${i}` })).id);
       const responses = await Promise.all(tagIds.map((id, i) => send(i, 'POST', `/api/v2/calls/${callId}/tags`, { tag_ids: [id] })));
       expect(responses.map((r) => r.statusCode)).toEqual(tagIds.map(() => 200));
-      const call = await stores[1]!.getCall(accountId, callId!);
+      const call = await stores[1]!.calls.find(accountId, callId!);
       expect(call!.tags.map((t) => t.id).sort((a, b) => a - b)).toEqual([...tagIds].sort((a, b) => a - b));
       // Concurrent replacements leave exactly one of the sets, never a mixture.
       const sets = [tagIds.slice(0, 3), tagIds.slice(3, 6), tagIds.slice(6, 9), tagIds.slice(9, 12)];
       await Promise.all(sets.map((set, i) => send(i, 'PUT', `/api/v2/calls/${callId}/tags`, { tag_ids: set })));
-      const after = (await stores[0]!.getCall(accountId, callId!))!.tags.map((t) => t.id).sort((a, b) => a - b);
+      const after = (await stores[0]!.calls.find(accountId, callId!))!.tags.map((t) => t.id).sort((a, b) => a - b);
       expect(sets.map((s) => JSON.stringify([...s].sort((a, b) => a - b)))).toContain(JSON.stringify(after));
     });
   });

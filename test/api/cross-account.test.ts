@@ -25,9 +25,9 @@ interface Objects {
 async function populate(store: Store, accountId: number, name: string): Promise<Objects> {
   const employee = (await store.directory.createEmployee(accountId, { name: `${name} employee` })).id;
   const phone = (await store.directory.createPhone(accountId, { number: `+3319876${String(accountId).padStart(4, '0')}`, name, employeeId: employee })).id;
-  const tag = (await store.createTag(accountId, { name: `${name} tag` })).id;
+  const tag = (await store.tags.create(accountId, { name: `${name} tag` })).id;
   // Both accounts have a call of the same PBX id: ingest must only ever touch the token's own.
-  const [call] = await store.insertCalls(accountId, [
+  const [call] = await store.ingest.insertCalls(accountId, [
     { ...deriveCall(callInput({ start: '2024-01-15T10:30:05Z', pbxId: 'pbx-shared' })), employeeId: employee, tagIds: [tag] },
   ]);
   return { call: call!, tag, phone, employee };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserService } from '../../src/users/service.js';
-import { WEBHOOK_EVENTS } from '../../src/webhooks/events.js';
+import { WEBHOOK_EVENTS } from '../../src/domain/webhook-events.js';
 import { ENGINES, engineAvailable } from '../helpers/engines.js';
 import { callInput, createHarness, type ApiHarness } from '../helpers/fixture.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, engineAvailable } from '../helpers/engines.js';
 import { callInput, createHarness, type ApiHarness } from '../helpers/fixture.js';
+import { deleteTag } from '../../src/tags/service.js';
 
 describe.each(ENGINES.filter(engineAvailable))('GET /dashboard/api/tags/counts on %s', (engine) => {
   let h: ApiHarness;
@@ -10,7 +11,7 @@ describe.each(ENGINES.filter(engineAvailable))('GET /dashboard/api/tags/counts o
   beforeAll(async () => {
     h = await createHarness(engine);
     token = await h.token('tags.read calls.read');
-    for (const name of ['Sales', 'Complaint', 'Unused', 'Doomed']) tags.push((await h.store.createTag(h.accountId, { name })).id);
+    for (const name of ['Sales', 'Complaint', 'Unused', 'Doomed']) tags.push((await h.store.tags.create(h.accountId, { name })).id);
     const [sales, complaint, , doomed] = tags as [number, number, number, number];
     // 1,200 calls: more than one page of the calls list; some with two tags, some with none.
     const calls = Array.from({ length: 1200 }, (_, i) => ({
@@ -20,9 +21,9 @@ describe.each(ENGINES.filter(engineAvailable))('GET /dashboard/api/tags/counts o
     await h.insert(calls);
     // Another account's tagged calls count nowhere here.
     const other = await h.store.accounts.create({ name: 'Other' });
-    const otherTag = await h.store.createTag(other.id, { name: 'Sales' });
+    const otherTag = await h.store.tags.create(other.id, { name: 'Sales' });
     await h.insert([{ ...callInput({ start: '2025-01-02T00:00:00Z' }), tagIds: [otherTag.id] }], other.id);
-    await h.store.deleteTag(h.accountId, doomed);
+    await deleteTag(h.store, h.accountId, doomed);
   });
   afterAll(() => h?.close());
 

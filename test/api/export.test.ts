@@ -32,11 +32,11 @@ function random(seed: number): () => number {
   };
 }
 
-/** Makes `store.exportCalls` walk in batches of `size`, counting the batches it yields. */
+/** Makes `store.calls.export` walk in batches of `size`, counting the batches it yields. */
 function smallBatches(store: Store, size: number, around?: (batches: AsyncGenerator<CallResource[]>) => AsyncGenerator<CallResource[]>) {
-  const original = store.exportCalls.bind(store);
+  const original = store.calls.export.bind(store.calls);
   const counter = { batches: 0 };
-  const spy = vi.spyOn(store, 'exportCalls').mockImplementation((accountId, filter, _size, fields) => {
+  const spy = vi.spyOn(store.calls, 'export').mockImplementation((accountId, filter, _size, fields) => {
     const inner = original(accountId, filter, size, fields);
     const counted = (async function* () {
       for await (const batch of inner) {
@@ -77,7 +77,7 @@ describe.each(ENGINES)('GET /api/v2/calls/export on %s', (engine) => {
         people[name.split(' ')[0]!.toLowerCase()] = (await h.store.directory.createEmployee(h.accountId, { name })).id;
       }
       for (const name of ['Important', 'Follow-up', 'Spam; junk', '=HYPERLINK("http://evil")']) {
-        tags[name] = (await h.store.createTag(h.accountId, { name })).id;
+        tags[name] = (await h.store.tags.create(h.accountId, { name })).id;
       }
       const tagIds = Object.values(tags);
       const employeeIds = [...Object.values(people), null];
@@ -315,18 +315,18 @@ describe.each(ENGINES)('GET /api/v2/calls/export on %s', (engine) => {
       try {
         for (const size of [1, 2, BATCH, expected.length, expected.length + 1, 5000]) {
           const walked: CallResource[] = [];
-          for await (const batch of h.store.exportCalls(h.accountId, filter, size)) {
+          for await (const batch of h.store.calls.export(h.accountId, filter, size)) {
             expect(batch.length).toBeGreaterThan(0);
             expect(batch.length).toBeLessThanOrEqual(size);
             walked.push(...batch);
           }
           expect(walked, `batches of ${size}`).toEqual(expected);
         }
-        await expect(h.store.exportCalls(h.accountId, filter, 0).next()).rejects.toThrow(RangeError);
+        await expect(h.store.calls.export(h.accountId, filter, 0).next()).rejects.toThrow(RangeError);
         // Only some fields: each is what the whole call holds.
         const all = async (fields?: Array<(typeof CALL_FIELDS)[number]>) => {
           const calls: Array<Partial<CallResource>> = [];
-          for await (const batch of h.store.exportCalls(h.accountId, filter, BATCH, fields)) calls.push(...batch);
+          for await (const batch of h.store.calls.export(h.accountId, filter, BATCH, fields)) calls.push(...batch);
           return calls;
         };
         expect(await all([...CALL_FIELDS])).toEqual(expected);
@@ -373,7 +373,7 @@ describe.each(ENGINES)('exports over a real port on %s', (engine) => {
       await store.migrate();
       cut = engine === 'postgres' ? () => proxy!.down() : () => store.close();
       const account = await store.accounts.create({ name: 'Acme' });
-      const tag = await store.createTag(account.id, { name: 'Important' });
+      const tag = await store.tags.create(account.id, { name: 'Important' });
       const start = at('2024-05-01T00:00:00Z');
       const calls = Array.from({ length: CALLS }, (_, i) => ({
         ...deriveCall({
@@ -386,7 +386,7 @@ describe.each(ENGINES)('exports over a real port on %s', (engine) => {
         }),
         tagIds: i % 3 === 0 ? [tag.id] : [],
       }));
-      for (let i = 0; i < calls.length; i += 5000) await store.insertCalls(account.id, calls.slice(i, i + 5000));
+      for (let i = 0; i < calls.length; i += 5000) await store.ingest.insertCalls(account.id, calls.slice(i, i + 5000));
       const { client, clientSecret } = await issueClient(store, account.id);
       app = buildApp({
         store,
@@ -515,8 +515,8 @@ describe.each(ENGINES)('an export whose store fails before it starts, on %s', (e
 
     it('answers 503 with Retry-After', async () => {
       const token = await h.token();
-      const original = h.store.exportCalls.bind(h.store);
-      const spy = vi.spyOn(h.store, 'exportCalls').mockImplementation(async function* (accountId, filter, size, fields) {
+      const original = h.store.calls.export.bind(h.store.calls);
+      const spy = vi.spyOn(h.store.calls, 'export').mockImplementation(async function* (accountId, filter, size, fields) {
         // The database is gone once the token is checked: the first batch fails.
         await h.store.close();
         yield* original(accountId, filter, size, fields);

@@ -263,7 +263,7 @@ describe.each(ENGINES)('getting calls in on %s', (engine) => {
 
       it('creates missing tags by name, and a tag filter finds imported calls', async () => {
         await post('/api/v2/calls/import', [record('imp-tagged', { tags: ['Partner referral'] })]);
-        const tag = (await h.store.listTags(h.accountId, 100, null)).items.find((t) => t.name === 'Partner referral')!;
+        const tag = (await h.store.tags.list(h.accountId, 100, null)).items.find((t) => t.name === 'Partner referral')!;
         expect(tag).toBeDefined();
         expect((await callsOf(`tags=${tag.id}`)).map((c) => c.id)).toEqual(await byPbx('imp-tagged'));
       });
@@ -271,7 +271,7 @@ describe.each(ENGINES)('getting calls in on %s', (engine) => {
       it('a start_time moved by an update keeps the tag filter right', async () => {
         await post('/api/v2/calls/import', [record('imp-moved', { tags: ['Moved'] })]);
         await post('/api/v2/calls/import', [record('imp-moved', { tags: ['Moved'], start_time: '2025-03-01T09:00:00Z', answered_time: '2025-03-01T09:00:10Z', end_time: '2025-03-01T09:01:00Z' })]);
-        const tag = (await h.store.listTags(h.accountId, 100, null)).items.find((t) => t.name === 'Moved')!;
+        const tag = (await h.store.tags.list(h.accountId, 100, null)).items.find((t) => t.name === 'Moved')!;
         const march = await h.app.inject({
           method: 'GET',
           url: `/api/v2/calls?start_time=2025-03-01T00:00:00Z&end_time=2025-03-01T23:59:59Z&tags=${tag.id}`,

@@ -161,9 +161,9 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
       ids.bob = (await store.directory.createEmployee(account.id, { name: 'Bob Durand' })).id;
       ids.desk = (await store.directory.createPhone(account.id, { number: '+33198765432', name: 'Desk', internalNumber: 101, employeeId: ids.alice })).id;
       ids.sparePhone = (await store.directory.createPhone(account.id, { number: '+33198765433', name: 'Spare', status: 'inactive' })).id;
-      ids.important = (await store.createTag(account.id, { name: 'Important', color: '#FF0000', description: 'High priority' })).id;
-      ids.followUp = (await store.createTag(account.id, { name: 'Follow-up' })).id;
-      ids.spare = (await store.createTag(account.id, { name: 'Spare' })).id;
+      ids.important = (await store.tags.create(account.id, { name: 'Important', color: '#FF0000', description: 'High priority' })).id;
+      ids.followUp = (await store.tags.create(account.id, { name: 'Follow-up' })).id;
+      ids.spare = (await store.tags.create(account.id, { name: 'Spare' })).id;
       const calls: Array<CallInput & { tagIds?: number[] }> = [
         {
           ...callInput({ start: '2024-01-15T10:30:05Z' }),
@@ -178,7 +178,7 @@ describe.each(ENGINES)('the OpenAPI document against a real server on %s', (engi
         // Enough for a second page of 20.
         ...Array.from({ length: 25 }, (_, i) => callInput({ start: `2024-01-20T10:${String(i).padStart(2, '0')}:00Z`, direction: 'outbound' })),
       ];
-      const inserted = await store.insertCalls(
+      const inserted = await store.ingest.insertCalls(
         account.id,
         calls.map((c) => ({ ...deriveCall(c), tagIds: c.tagIds })),
       );

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ENGINES, engineAvailable } from '../helpers/engines.js';
 import { createHarness, type ApiHarness } from '../helpers/fixture.js';
-import { WEBHOOK_EVENTS } from '../../src/webhooks/events.js';
+import { WEBHOOK_EVENTS } from '../../src/domain/webhook-events.js';
 
 const SALES = '+33198765432';
 const CUSTOMER = '+33612345678';

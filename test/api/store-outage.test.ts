@@ -25,7 +25,7 @@ describe.skipIf(!engineAvailable('postgres'))('the API through a PostgreSQL outa
     store = Store.open(viaProxy.toString());
     await store.migrate();
     const account = await store.accounts.create({ name: 'Acme' });
-    await store.insertCalls(account.id, [deriveCall(callInput({ start: '2024-01-15T10:00:00Z' }))]);
+    await store.ingest.insertCalls(account.id, [deriveCall(callInput({ start: '2024-01-15T10:00:00Z' }))]);
     const { client, clientSecret } = await issueClient(store, account.id);
     app = buildApp({ store, config: TEST_CONFIG });
     const r = await app.inject({

@@ -3,7 +3,8 @@ import { ENGINES, engineAvailable } from '../helpers/engines.js';
 import { createHarness, type ApiHarness } from '../helpers/fixture.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import formats from 'ajv-formats';
-import { WEBHOOK_EVENTS, testMessage } from '../../src/webhooks/events.js';
+import { WEBHOOK_EVENTS } from '../../src/domain/webhook-events.js';
+import { testMessage } from '../../src/domain/webhook-messages.js';
 
 const SALES = '+33198765432';
 const CUSTOMER = '+33612345678';

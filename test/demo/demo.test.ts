@@ -22,7 +22,7 @@ describe('demo data', () => {
     let after = null;
     const filter = { startTime: 0, endTime: until, employeeIds: null, tagIds: null, callTypes: null, search: null };
     do {
-      const page = await store.listCalls(demo.accountId, filter, 1000, after);
+      const page = await store.calls.list(demo.accountId, filter, 1000, after);
       out.push(...page.calls);
       after = page.next;
     } while (after);
@@ -71,12 +71,12 @@ describe('demo data', () => {
     try {
       const second = await createDemo(again.store, { seed: 3, calls: 6000, until });
       const filter = { startTime: 0, endTime: until, employeeIds: null, tagIds: null, callTypes: null, search: null };
-      const a = await store.listCalls(demo.accountId, filter, 1000, null);
-      const b = await again.store.listCalls(second.accountId, filter, 1000, null);
+      const a = await store.calls.list(demo.accountId, filter, 1000, null);
+      const b = await again.store.calls.list(second.accountId, filter, 1000, null);
       expect(b.calls).toEqual(a.calls);
       const other = await openTestStore('sqlite');
       const third = await createDemo(other.store, { seed: 4, calls: 6000, until });
-      const c = await other.store.listCalls(third.accountId, filter, 1000, null);
+      const c = await other.store.calls.list(third.accountId, filter, 1000, null);
       expect(c.calls).not.toEqual(a.calls);
       await other.close();
     } finally {

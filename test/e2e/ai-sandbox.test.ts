@@ -115,7 +115,7 @@ describe.each(ENGINES)('AI features of a real sipsim serve on %s', (engine) => {
       await store.migrate();
       const account = await store.accounts.create({ name: 'Crash test' });
       receiver.secret = (await store.webhooks.setUrl(account.id, receiver.url)).secret;
-      const [callId] = await store.insertCalls(account.id, [
+      const [callId] = await store.ingest.insertCalls(account.id, [
         deriveCall({ ...callInput({ start: '2025-01-15T10:30:00Z' }), pbxId: 'crash-1', callerName: 'Karim Roux' }),
       ]);
       // The first process's engine never finishes: it is killed holding the job.

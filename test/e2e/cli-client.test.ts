@@ -131,8 +131,8 @@ describe.each(ENGINES)('the client commands on %s', (engine) => {
       staff.alice = (await h.store.directory.createEmployee(account.id, { name: 'Alice Martin' })).id;
       staff.bob = (await h.store.directory.createEmployee(account.id, { name: 'Bob Durand' })).id;
       staff.chloe = (await h.store.directory.createEmployee(account.id, { name: 'Chloé Petit' })).id;
-      tags.important = (await h.store.createTag(account.id, { name: 'Important' })).id;
-      tags.support = (await h.store.createTag(account.id, { name: 'Support, level 2' })).id;
+      tags.important = (await h.store.tags.create(account.id, { name: 'Important' })).id;
+      tags.support = (await h.store.tags.create(account.id, { name: 'Support, level 2' })).id;
       const people = [null, staff.alice, staff.bob, staff.chloe];
       const tagSets = [[], [tags.important], [tags.support], [tags.important, tags.support], []];
 

@@ -45,8 +45,8 @@ describe('sipsim commands print stored text safely', () => {
     store = Store.open(database.url);
     await store.migrate();
     accountId = (await store.accounts.create({ name: 'Acme', email: 'admin@acme.example' })).id;
-    const tag = await store.createTag(accountId, { name: 'VIP\u001b[2J\u001b]0;x\u0007' });
-    [callId] = (await store.insertCalls(accountId, [{ ...deriveCall({ ...callInput({ start: '2024-02-10T10:00:00Z' }), callerName: HOSTILE_NAME }), tagIds: [tag.id] }])) as [number];
+    const tag = await store.tags.create(accountId, { name: 'VIP\u001b[2J\u001b]0;x\u0007' });
+    [callId] = (await store.ingest.insertCalls(accountId, [{ ...deriveCall({ ...callInput({ start: '2024-02-10T10:00:00Z' }), callerName: HOSTILE_NAME }), tagIds: [tag.id] }])) as [number];
     const { client, clientSecret } = await issueClient(store, accountId);
     credentials = { id: client.clientId, secret: clientSecret };
     app = buildApp({ store, config: TEST_CONFIG });

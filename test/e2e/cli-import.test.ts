@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readImportSource, type ImportFormat } from '../../src/ingest/formats/index.js';
 import { checkRecord } from '../../src/ingest/ingest.js';
-import { DirectoryIndex, resolveCall, type ResolvedCall } from '../../src/ingest/resolve.js';
+import { DirectoryIndex, resolveCall } from '../../src/ingest/resolve.js';
+import type { ResolvedCall } from '../../src/domain/resolved-call.js';
 import { Store } from '../../src/store/store.js';
 import { EXTENSIONS, SALES_LINE, SUPPORT_LINE, generateImportFixture } from '../../scripts/generate-import-fixtures.js';
 import { createTestDatabase, ENGINES, engineAvailable, type TestDatabase } from '../helpers/engines.js';
@@ -169,7 +170,7 @@ describe.each(ENGINES)('sipsim import on %s', (engine) => {
         const employee = await store.directory.createEmployee(company, { name: extension.name });
         await store.directory.createPhone(company, { number: `+331987655${String(i).padStart(2, '0')}`, name: extension.name, internalNumber: Number(extension.number), employeeId: employee.id });
       }
-      const directory = new DirectoryIndex(await store.phoneRefs(company));
+      const directory = new DirectoryIndex(await store.ingest.phoneRefs(company));
       const sources: Array<{ format: ImportFormat; files: string[] }> = [
         { format: 'asterisk-csv', files: ['asterisk/Master.csv', 'asterisk/Master-newcdrcolumns.csv', 'asterisk/Master-minimal.csv'].map((f) => join(FIXTURES, f)) },
         { format: 'freeswitch-json', files: [join(FIXTURES, 'freeswitch')] },

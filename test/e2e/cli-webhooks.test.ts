@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseWebhookEvent, WebhookVerificationError, type WebhookEvent } from '../../packages/sdk/src/index.js';
 import { Store } from '../../src/store/store.js';
-import { messageOfPbxEvent, WEBHOOK_EVENTS } from '../../src/webhooks/events.js';
+import { WEBHOOK_EVENTS } from '../../src/domain/webhook-events.js';
+import { messageOfPbxEvent } from '../../src/domain/webhook-messages.js';
 import { createTestDatabase, ENGINES, engineAvailable, type TestDatabase } from '../helpers/engines.js';
 import { CLI, run, type RunResult } from './support.js';
 

@@ -132,7 +132,7 @@ describe.each(ENGINES)('the Calls guide examples against a real server on %s', (
       scratch = scratchDir('sipsim-e2e-guide-');
       // Tags 1..20, so that the guide's tag ids 10 and 20 exist.
       for (let i = 1; i <= 20; i++) {
-        const tag = await h.store.createTag(h.accountId, { name: i === 10 ? 'Important' : i === 20 ? 'Follow-up' : `Tag ${i}` });
+        const tag = await h.store.tags.create(h.accountId, { name: i === 10 ? 'Important' : i === 20 ? 'Follow-up' : `Tag ${i}` });
         expect(tag.id, 'tag ids of a fresh store start at 1').toBe(i);
       }
       const other = await h.store.accounts.create({ name: 'Other Company' });

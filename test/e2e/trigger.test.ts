@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueClient } from '../../src/admin.js';
 import { Store } from '../../src/store/store.js';
-import { WEBHOOK_EVENTS } from '../../src/webhooks/events.js';
+import { WEBHOOK_EVENTS } from '../../src/domain/webhook-events.js';
 import { createTestDatabase, ENGINES, engineAvailable, type TestDatabase } from '../helpers/engines.js';
 import { WebhookReceiver, type Received } from '../helpers/webhook-receiver.js';
 import { CLI, run } from './support.js';

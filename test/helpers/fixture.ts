@@ -67,7 +67,7 @@ export async function createHarness(
       return response.json().access_token as string;
     },
     insert(calls, accountId = account.id) {
-      return store.insertCalls(
+      return store.ingest.insertCalls(
         accountId,
         calls.map((c) => ({ ...deriveCall(c), tagIds: c.tagIds })),
       );

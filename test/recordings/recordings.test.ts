@@ -79,7 +79,7 @@ describe.each(ENGINES)('recordings on %s', (engine) => {
 
     it('stores a pushed recording and links the call to it, playable without a token and seekable', async () => {
       const audio = wavFile(16000);
-      const [callId] = await store.insertCalls(accountId, [deriveCall({ ...callInput({ start: '2025-02-01T10:00:00Z' }), pbxId: 'rec-1', playRecordLink: 'https://pbx.example/rec-1.wav' })]);
+      const [callId] = await store.ingest.insertCalls(accountId, [deriveCall({ ...callInput({ start: '2025-02-01T10:00:00Z' }), pbxId: 'rec-1', playRecordLink: 'https://pbx.example/rec-1.wav' })]);
       const stored = await put('rec-1', audio);
       expect(stored.status).toBe(201);
       const body = (await stored.json()) as { data: { content_type: string; size_bytes: number; play_record_link: string } };
@@ -136,7 +136,7 @@ describe.each(ENGINES)('recordings on %s', (engine) => {
 
     it("keeps another account's recordings out of reach", async () => {
       await put('shared-id', wavFile(100), 'audio/wav', otherToken);
-      const [callId] = await store.insertCalls(accountId, [deriveCall({ ...callInput({ start: '2025-02-02T10:00:00Z' }), pbxId: 'shared-id' })]);
+      const [callId] = await store.ingest.insertCalls(accountId, [deriveCall({ ...callInput({ start: '2025-02-02T10:00:00Z' }), pbxId: 'shared-id' })]);
       expect((await getCall(callId!)).play_record_link).toBeNull();
       expect(await recordings.fileOfCall({ accountId, pbxId: 'shared-id', playRecordLink: null })).toBeNull();
     });
@@ -149,7 +149,7 @@ describe.each(ENGINES)('recordings on %s', (engine) => {
     });
 
     it('deletes audio past the keep time and keeps the call; old links then answer 410', async () => {
-      const [callId] = await store.insertCalls(accountId, [deriveCall({ ...callInput({ start: '2025-02-03T10:00:00Z' }), pbxId: 'old-1' })]);
+      const [callId] = await store.ingest.insertCalls(accountId, [deriveCall({ ...callInput({ start: '2025-02-03T10:00:00Z' }), pbxId: 'old-1' })]);
       await put('old-1', wavFile(100));
       const link = (await getCall(callId!)).play_record_link!;
       const row = (await store.recordings.find(accountId, 'old-1'))!;

@@ -84,8 +84,8 @@ describe.each(ENGINES)('the SDK against a real server on %s', (engine) => {
       bob = (await h.store.directory.createEmployee(h.accountId, { name: 'Bob Durand' })).id;
       deskPhone = (await h.store.directory.createPhone(h.accountId, { number: '+33198765432', name: 'Desk', internalNumber: 101, employeeId: alice })).id;
       sparePhone = (await h.store.directory.createPhone(h.accountId, { number: '+33198765433', name: 'Spare', status: 'inactive' })).id;
-      important = (await h.store.createTag(h.accountId, { name: 'Important', color: '#FF0000' })).id;
-      followUp = (await h.store.createTag(h.accountId, { name: 'Follow-up' })).id;
+      important = (await h.store.tags.create(h.accountId, { name: 'Important', color: '#FF0000' })).id;
+      followUp = (await h.store.tags.create(h.accountId, { name: 'Follow-up' })).id;
 
       // Two calls to a start time, so that pages split ties.
       const plan = Array.from({ length: CALLS }, (_, i) => ({

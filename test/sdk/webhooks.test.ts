@@ -16,7 +16,8 @@ import {
   type WebhookVerificationReason,
 } from '../../packages/sdk/src/index.js';
 import { postWebhook } from '../../src/webhooks/dispatcher.js';
-import { messageOfPbxEvent, testMessage, WEBHOOK_EVENTS } from '../../src/webhooks/events.js';
+import { WEBHOOK_EVENTS } from '../../src/domain/webhook-events.js';
+import { messageOfPbxEvent, testMessage } from '../../src/domain/webhook-messages.js';
 import { signWebhook } from '../../src/webhooks/signature.js';
 
 /**

@@ -31,7 +31,7 @@ describe.each(ENGINES)('an export and other requests on %s', (engine) => {
 
     it('gives the event loop a turn between batches of the walk', async () => {
       const filter = { startTime: Date.parse('2024-01-01T00:00:00Z') / 1000, endTime: Date.parse('2024-12-31T23:59:59Z') / 1000, employeeIds: null, tagIds: null, callTypes: null, search: null };
-      const walk = h.store.exportCalls(h.accountId, filter, 100);
+      const walk = h.store.calls.export(h.accountId, filter, 100);
       let turns = 0;
       let batches = 0;
       let batchesWithoutTurn = 0;
@@ -52,9 +52,9 @@ describe.each(ENGINES)('an export and other requests on %s', (engine) => {
       // SQLite walks with its own (small) batches; PostgreSQL's would take this
       // store in two, which would not make a long export.
       if (engine === 'postgres') {
-        const original = h.store.exportCalls.bind(h.store);
+        const original = h.store.calls.export.bind(h.store.calls);
         const spy = vi
-          .spyOn(h.store, 'exportCalls')
+          .spyOn(h.store.calls, 'export')
           .mockImplementation((accountId, filter, _size, fields) => original(accountId, filter, 300, fields));
         onTestFinished(() => spy.mockRestore());
       }

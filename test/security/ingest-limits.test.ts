@@ -106,7 +106,7 @@ describe.each(ENGINES)('records out of what the store can hold on %s', (engine) 
       const writerOnly = await h.token('calls.write');
       const importAs = (bearer: string, calls: unknown[]) =>
         h.app.inject({ method: 'POST', url: '/api/v2/calls/import', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, payload: JSON.stringify(calls) });
-      await h.store.createTag(h.accountId, { name: 'Known' });
+      await h.store.tags.create(h.accountId, { name: 'Known' });
       const tagCount = async () => (await h.store.db.selectFrom('tags').select('id').where('account_id', '=', h.accountId).execute()).length;
       const before = await tagCount();
 
@@ -136,7 +136,7 @@ describe.each(ENGINES)('records out of what the store can hold on %s', (engine) 
       const file = join(dir, `calls-${engine}.ndjson`);
       writeFileSync(file, `${JSON.stringify(goodCall('file-before'))}\n${JSON.stringify(centuryCall('file-century'))}\n${JSON.stringify(goodCall('file-after'))}\n`);
       const reported: string[] = [];
-      const summary = await importFile(h.store, h.accountId, new DirectoryIndex(await h.store.phoneRefs(h.accountId)), file, 'ndjson', {
+      const summary = await importFile(h.store, h.accountId, new DirectoryIndex(await h.store.ingest.phoneRefs(h.accountId)), file, 'ndjson', {
         batchSize: 100,
         report: (line) => reported.push(line),
       });

@@ -17,7 +17,7 @@ describe('SQLite store files', () => {
       const store = Store.open(`sqlite:${path}`);
       await store.migrate();
       const account = await store.accounts.create({ name: 'Acme', email: 'a@acme.example' });
-      await store.createTag(account.id, { name: 'written' });
+      await store.tags.create(account.id, { name: 'written' });
       expect(mode(path)).toBe(0o600);
       expect(mode(`${path}-wal`)).toBe(0o600);
       expect(mode(`${path}-shm`)).toBe(0o600);

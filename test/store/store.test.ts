@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveCall } from '../../src/domain/call.js';
-import { StoreConflictError, StoreUnavailableError } from '../../src/domain/errors.js';
+import { ConflictError, StoreConflictError, StoreUnavailableError } from '../../src/domain/errors.js';
+import { DUPLICATE_TAG } from '../../src/domain/directory.js';
 import { mapStoreError } from '../../src/store/errors.js';
 import { sql } from 'kysely';
 import { Store } from '../../src/store/store.js';
@@ -23,40 +24,40 @@ describe.each(ENGINES)('store on %s', (engine) => {
     it('stores calls in order with their tags, and reads them back per account', async () => {
       const account = await store.accounts.create({ name: 'A' });
       const other = await store.accounts.create({ name: 'B' });
-      const tag = await store.createTag(account.id, { name: 'VIP' });
-      const ids = await store.insertCalls(account.id, [
+      const tag = await store.tags.create(account.id, { name: 'VIP' });
+      const ids = await store.ingest.insertCalls(account.id, [
         { ...deriveCall(callInput({ start: '2024-03-01T10:00:00Z' })), tagIds: [tag.id, tag.id] },
         deriveCall(callInput({ start: '2024-03-01T09:00:00Z', direction: 'outbound' })),
       ]);
       expect(ids).toHaveLength(2);
       expect(ids[1]).toBeGreaterThan(ids[0]!);
-      const first = await store.getCall(account.id, ids[0]!);
+      const first = await store.calls.find(account.id, ids[0]!);
       expect(first).toMatchObject({ start_time: '2024-03-01T10:00:00Z', tags: [{ id: tag.id, name: 'VIP' }] });
-      expect((await store.getCall(account.id, ids[1]!))?.call_type).toBe('outbound');
-      expect(await store.getCall(other.id, ids[0]!)).toBeNull();
-      expect(await store.insertCalls(account.id, [])).toEqual([]);
+      expect((await store.calls.find(account.id, ids[1]!))?.call_type).toBe('outbound');
+      expect(await store.calls.find(other.id, ids[0]!)).toBeNull();
+      expect(await store.ingest.insertCalls(account.id, [])).toEqual([]);
     });
 
     it('keeps pbx ids unique per account and reports a duplicate as a conflict, storing nothing of the batch', async () => {
       const account = await store.accounts.create({ name: 'C' });
       const call = (start: string) => ({ ...deriveCall(callInput({ start })), pbxId: 'call_abc123' });
-      await store.insertCalls(account.id, [call('2024-03-02T10:00:00Z')]);
-      await expect(store.insertCalls(account.id, [call('2024-03-02T11:00:00Z'), call('2024-03-02T12:00:00Z')])).rejects.toBeInstanceOf(
+      await store.ingest.insertCalls(account.id, [call('2024-03-02T10:00:00Z')]);
+      await expect(store.ingest.insertCalls(account.id, [call('2024-03-02T11:00:00Z'), call('2024-03-02T12:00:00Z')])).rejects.toBeInstanceOf(
         StoreConflictError,
       );
       const filter = { startTime: 0, endTime: 2e9, employeeIds: null, tagIds: null, callTypes: null, search: null };
-      expect((await store.listCalls(account.id, filter, 100, null)).calls).toHaveLength(1);
+      expect((await store.calls.list(account.id, filter, 100, null)).calls).toHaveLength(1);
       // Another account may use the same PBX id.
       const other = await store.accounts.create({ name: 'D' });
-      expect(await store.insertCalls(other.id, [call('2024-03-02T10:00:00Z')])).toHaveLength(1);
+      expect(await store.ingest.insertCalls(other.id, [call('2024-03-02T10:00:00Z')])).toHaveLength(1);
     });
 
     it('keeps tag names unique per account regardless of case', async () => {
       const account = await store.accounts.create({ name: 'E' });
-      await store.createTag(account.id, { name: 'Follow-up' });
-      await expect(store.createTag(account.id, { name: 'FOLLOW-UP' })).rejects.toBeInstanceOf(StoreConflictError);
+      await store.tags.create(account.id, { name: 'Follow-up' });
+      await expect(store.tags.create(account.id, { name: 'FOLLOW-UP' })).rejects.toEqual(new ConflictError(DUPLICATE_TAG));
       const other = await store.accounts.create({ name: 'F' });
-      await expect(store.createTag(other.id, { name: 'Follow-up' })).resolves.toMatchObject({ color: '#6B7280' });
+      await expect(store.tags.create(other.id, { name: 'Follow-up' })).resolves.toMatchObject({ color: '#6B7280' });
     });
 
     it('revokes a client and its tokens', async () => {
@@ -107,8 +108,8 @@ describe('driver errors at the store boundary', () => {
       await sql.raw(`ALTER DATABASE ${name} SET default_transaction_read_only = on`).execute(store.db);
       await store.close();
       store = Store.open(database.url);
-      expect((await store.accounts.get(account.id))?.name).toBe('Acme');
-      await expect(store.createTag(account.id, { name: 'Important' })).rejects.toBeInstanceOf(StoreUnavailableError);
+      expect((await store.accounts.find(account.id))?.name).toBe('Acme');
+      await expect(store.tags.create(account.id, { name: 'Important' })).rejects.toBeInstanceOf(StoreUnavailableError);
     } finally {
       await store.close();
       await database.drop();

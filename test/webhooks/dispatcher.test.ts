@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { backoffAfterAttempt } from '../../src/queue/backoff.js';
 import { Store } from '../../src/store/store.js';
 import { WebhookDispatcher, type DispatcherOptions } from '../../src/webhooks/dispatcher.js';
-import type { WebhookMessage } from '../../src/webhooks/events.js';
+import type { WebhookMessage } from '../../src/domain/webhook-messages.js';
 import { ENGINES, engineAvailable, openTestStore } from '../helpers/engines.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 

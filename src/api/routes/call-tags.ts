@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../../domain/errors.js';
 import type { Store } from '../../store/store.js';
+import { changeCallTags } from '../../tags/service.js';
 import { sendData } from '../envelope.js';
 import { requireScope } from '../plugins/auth.js';
 import { IdParams } from '../schemas/common.js';
@@ -26,12 +26,8 @@ export function registerCallTags(app: FastifyInstance, store: Store): void {
     change: { add?: number[]; remove?: number[]; replace?: number[] },
   ) {
     const accountId = request.auth!.accountId;
-    const outcome = await store.changeCallTags(accountId, callId, change);
-    if (outcome === 'no-call') throw new ApiError('NOT_FOUND', 'Call');
-    if (outcome === 'no-tag') throw new ApiError('NOT_FOUND', 'Tag');
-    const call = await store.getCall(accountId, callId);
-    if (!call) throw new ApiError('NOT_FOUND', 'Call');
-    return sendData(request, reply, call);
+    await changeCallTags(store, accountId, callId, change);
+    return sendData(request, reply, await store.calls.get(accountId, callId));
   }
 
   app.post<{ Params: { id: number }; Body: CallTagsBody }>(

@@ -79,7 +79,7 @@ export function registerClickToCall(app: FastifyInstance, store: Store, service:
       }
       const result = service ? await service.hangup(accountId, id) : (await store.clickCalls.get(accountId, id)) ? 'not-active' : null;
       if (result === null) {
-        if (await store.getCall(accountId, id)) throw new ApiError('CONFLICT', `Call ${id} is not in progress: only a call started with POST /api/v2/calls can be hung up, while it lasts`);
+        if (await store.calls.find(accountId, id)) throw new ApiError('CONFLICT', `Call ${id} is not in progress: only a call started with POST /api/v2/calls can be hung up, while it lasts`);
         throw new ApiError('NOT_FOUND', 'Call');
       }
       if (result === 'not-active') throw new ApiError('CONFLICT', `Call ${id} has already ended`);

@@ -7,7 +7,7 @@ import { formatDateTime } from '../../domain/time.js';
 import type { OAuthClient, Store } from '../../store/store.js';
 import { DELIVERY_STATUSES, type DeliveryStatus, type WebhookSettings } from '../../store/webhook-store.js';
 import { checkWebhookUrl, deliveryJson, maskSecret, redeliverIds, sendTestEvent, testOutcome } from '../../webhooks/admin.js';
-import { WEBHOOK_EVENTS } from '../../webhooks/events.js';
+import { WEBHOOK_EVENTS } from '../../domain/webhook-events.js';
 import { sendData, sendList } from '../envelope.js';
 import { requireScope, resolveAuth } from '../plugins/auth.js';
 

@@ -46,7 +46,7 @@ export function registerDashboardReports(app: FastifyInstance, store: Store): vo
 
   // The Tags page's counts: one GROUP BY rather than paging the calls list per tag.
   app.get('/dashboard/api/tags/counts', { preValidation: requireScope(store, 'tags.read'), schema: { hide: true } }, async (request, reply) => {
-    const counts = await store.tagCounts.callsPerTag(request.auth!.accountId);
+    const counts = await store.tags.callsPerTag(request.auth!.accountId);
     return sendData(request, reply, counts.map((c) => ({ tag_id: c.tagId, calls: c.calls })));
   });
 
@@ -57,7 +57,7 @@ export function registerDashboardReports(app: FastifyInstance, store: Store): vo
     const since = instant(request.query as Query, 'since', false);
     const found = since === undefined ? [] : await store.callReports.storedSince(accountId, since, CHANGES_LIMIT + 1);
     const ids = found.slice(0, CHANGES_LIMIT);
-    const calls = (await Promise.all(ids.map((id) => store.getCall(accountId, id)))).filter((c) => c !== null);
+    const calls = (await Promise.all(ids.map((id) => store.calls.find(accountId, id)))).filter((c) => c !== null);
     const active = await store.clickCalls.activeOf(accountId);
     return sendData(request, reply, {
       calls,

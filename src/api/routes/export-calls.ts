@@ -93,7 +93,7 @@ export function registerExportCalls(app: FastifyInstance, store: Store): void {
     async (request, reply) => {
       const { filter, format, fields } = parsed.get(request)!;
       // A CSV reads only the columns it writes; NDJSON lines are whole calls.
-      const batches = store.exportCalls(request.auth!.accountId, filter, undefined, format === 'csv' ? fields : undefined);
+      const batches = store.calls.export(request.auth!.accountId, filter, undefined, format === 'csv' ? fields : undefined);
       // The first batch is read before the status line goes out, so that a
       // store that is down still gets its 503 in the error envelope.
       const first = await batches.next();

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../../domain/errors.js';
 import { clickCallResource } from '../../click-to-call/service.js';
 import type { Store } from '../../store/store.js';
 import type { RecordingService } from '../../recordings/service.js';
@@ -30,9 +29,8 @@ export function registerGetCall(app: FastifyInstance, store: Store, recordings: 
     async (request, reply) => {
       const clickCall = await store.clickCalls.get(request.auth!.accountId, request.params.id);
       if (clickCall) return sendData(request, reply, await clickCallResource(store, clickCall));
-      const call = await store.getCall(request.auth!.accountId, request.params.id);
       // Another account's call is reported exactly like a missing one.
-      if (!call) throw new ApiError('NOT_FOUND', 'Call');
+      const call = await store.calls.get(request.auth!.accountId, request.params.id);
       const [linked] = await recordings.linkCalls(baseUrlOf(request), request.auth!.accountId, [call], nowSeconds());
       return sendData(request, reply, linked);
     },

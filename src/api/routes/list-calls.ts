@@ -49,7 +49,7 @@ export function registerListCalls(app: FastifyInstance, store: Store, recordings
       const pager = await Pager.of(store, fingerprint, 2);
       const key = pager.after(page, { filters: FILTERS_PROBLEM });
       const after = key ? { startTime: key[0]!, id: key[1]! } : null;
-      const result = await store.listCalls(accountId, filter, limit, after);
+      const result = await store.calls.list(accountId, filter, limit, after);
       const next = result.next ? [result.next.startTime, result.next.id] : null;
       // Where sipsim holds a call's recording, the link is its own signed one.
       const calls = await recordings.linkCalls(baseUrlOf(request), accountId, result.calls, nowSeconds());

@@ -1,23 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import { DUPLICATE_TAG, tagResource } from '../../domain/directory.js';
-import { ApiError, StoreConflictError } from '../../domain/errors.js';
+import { tagResource } from '../../domain/directory.js';
 import type { Store } from '../../store/store.js';
+import { deleteTag, updateTag } from '../../tags/service.js';
 import { sendData } from '../envelope.js';
 import { sendIdPage } from '../pagination.js';
 import { requireScope } from '../plugins/auth.js';
 import { IdParams, ListQuery } from '../schemas/common.js';
 import { TagCreate, TagPatch } from '../schemas/directory.js';
 import { Data, GUARDED, List, NoContent, WITH_BODY, errors, needs } from '../schemas/responses.js';
-
-/** A write that hits the unique name becomes the documented 409. */
-async function naming<T>(write: Promise<T>): Promise<T> {
-  try {
-    return await write;
-  } catch (error) {
-    if (error instanceof StoreConflictError) throw new ApiError('CONFLICT', DUPLICATE_TAG);
-    throw error;
-  }
-}
 
 export function registerTags(app: FastifyInstance, store: Store): void {
   const read = requireScope(store, 'tags.read');
@@ -40,7 +30,7 @@ export function registerTags(app: FastifyInstance, store: Store): void {
     async (request, reply) => {
       const { limit, page } = request.query;
       const accountId = request.auth!.accountId;
-      return sendIdPage(store, request, reply, { scope: ['tags'], limit, page }, (after) => store.listTags(accountId, limit, after), tagResource);
+      return sendIdPage(store, request, reply, { scope: ['tags'], limit, page }, (after) => store.tags.list(accountId, limit, after), tagResource);
     },
   );
 
@@ -58,8 +48,7 @@ export function registerTags(app: FastifyInstance, store: Store): void {
       },
     },
     async (request, reply) => {
-      const tag = await store.getTag(request.auth!.accountId, request.params.id);
-      if (!tag) throw new ApiError('NOT_FOUND', 'Tag');
+      const tag = await store.tags.get(request.auth!.accountId, request.params.id);
       return sendData(request, reply, tagResource(tag));
     },
   );
@@ -79,7 +68,7 @@ export function registerTags(app: FastifyInstance, store: Store): void {
     },
     async (request, reply) => {
       const { name, color, description } = request.body;
-      const tag = await naming(store.createTag(request.auth!.accountId, { name: name.trim(), color, description }));
+      const tag = await store.tags.create(request.auth!.accountId, { name: name.trim(), color, description });
       return sendData(request, reply, tagResource(tag), 201);
     },
   );
@@ -101,8 +90,7 @@ export function registerTags(app: FastifyInstance, store: Store): void {
     async (request, reply) => {
       const { name, color, description } = request.body;
       const change = { name: name?.trim(), color, description };
-      const tag = await naming(store.updateTag(request.auth!.accountId, request.params.id, change));
-      if (!tag) throw new ApiError('NOT_FOUND', 'Tag');
+      const tag = await updateTag(store, request.auth!.accountId, request.params.id, change);
       return sendData(request, reply, tagResource(tag));
     },
   );
@@ -121,8 +109,7 @@ export function registerTags(app: FastifyInstance, store: Store): void {
       },
     },
     async (request, reply) => {
-      const deleted = await store.deleteTag(request.auth!.accountId, request.params.id);
-      if (!deleted) throw new ApiError('NOT_FOUND', 'Tag');
+      await deleteTag(store, request.auth!.accountId, request.params.id);
       return reply.code(204).send();
     },
   );

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../../domain/errors.js';
 import type { Store } from '../../store/store.js';
 import type { WebhookSettings } from '../../store/webhook-store.js';
-import { WEBHOOK_EVENTS, type WebhookEventName } from '../../webhooks/events.js';
+import { WEBHOOK_EVENTS, type WebhookEventName } from '../../domain/webhook-events.js';
 import { sendData } from '../envelope.js';
 import { requireScope } from '../plugins/auth.js';
 import { WebhookEventList, WebhookEventParams, WebhookSetting } from '../schemas/webhooks.js';

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { WEBHOOK_EVENTS } from '../../webhooks/events.js';
+import { WEBHOOK_EVENTS } from '../../domain/webhook-events.js';
 
 const closed = { additionalProperties: false } as const;
 

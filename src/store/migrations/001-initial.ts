@@ -116,7 +116,7 @@ export async function up(db: Kysely<any>, engine: Engine): Promise<void> {
       `CREATE INDEX calls_search_name ON calls USING gin (search_name gin_trgm_ops)`,
     );
   } else {
-    // Rows are added to the index by Store.insertCalls, a batch at a time, which
+    // Rows are added to the index by the call-row writer (store/call-rows.ts), a batch at a time, which
     // measured several times faster than a per-row trigger; deletes and updates
     // keep it in step through triggers.
     statements.push(

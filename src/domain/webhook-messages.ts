@@ -1,12 +1,15 @@
-import type { CallType, SipStatus } from '../domain/call.js';
-import { sipStatusFromCode } from '../domain/call.js';
-import { sipCodeOfOutcome } from '../domain/outcomes.js';
-import { formatDateTime } from '../domain/time.js';
-import { WEBHOOK_EVENTS, type WebhookEventName } from '../domain/webhook-events.js';
-import type { PbxEvent } from '../ingest/events.js';
-import type { Rating, Segment } from '../domain/ai.js';
+import type { Rating, Segment } from './ai.js';
+import type { CallType, SipStatus } from './call.js';
+import { sipStatusFromCode } from './call.js';
+import { sipCodeOfOutcome } from './outcomes.js';
+import { formatDateTime } from './time.js';
+import type { WebhookEventName } from './webhook-events.js';
 
-export { WEBHOOK_EVENTS, type WebhookEventName };
+/**
+ * The webhooks sipsim sends, built here as the exact bodies SIPSIM documents:
+ * services decide when to send them, the store queues them in the transaction
+ * of the change they tell.
+ */
 
 /** One webhook to queue: its event, the call it is about, and the exact body to send. */
 export interface WebhookMessage {
@@ -41,12 +44,26 @@ export function endStatusWord(direction: 'incoming' | 'outgoing', sipStatus: Sip
   }
 }
 
+/** A live event of a call as a PBX posts it (ingest's parsed PbxEvent is one). */
+export interface LiveCallEvent {
+  event: WebhookEventName;
+  pbx_id: string;
+  caller: string;
+  receiver: string;
+  /** Unix seconds. */
+  time: number;
+  duration?: number;
+  status?: string;
+  sip_code?: number;
+  audio_path?: string;
+}
+
 /**
  * The webhook a live PBX event produces: the same event with SIPSIM's fields,
  * the time as RFC 3339. An end event always carries duration, audio_path and
  * status, worked out from the SIP code when the PBX sent only that.
  */
-export function messageOfPbxEvent(e: PbxEvent): WebhookMessage {
+export function messageOfPbxEvent(e: LiveCallEvent): WebhookMessage {
   const payload: Record<string, unknown> = {
     event: e.event,
     caller: e.caller,
