@@ -9,10 +9,11 @@ import { formatDateTime, parseDateTime } from '../domain/time.js';
 import { Store } from '../store/store.js';
 import { databaseOption, forTerminal, jsonOption, nonNegativeInt, positiveInt, print, withStore } from './common.js';
 import { ensureDemoCredentials } from './demo-credentials.js';
-import { registerClientCommands } from './client.js';
+import { registerCallCommands } from './calls.js';
 import { registerDirectoryCommands } from './directory.js';
 import { registerImportCommand } from './import.js';
 import { registerLoginCommand } from './login.js';
+import { registerReportCommands } from './report.js';
 import { registerTriggerCommands } from './trigger.js';
 import { registerAccountCommands } from './accounts.js';
 import { registerWebhookCommands } from './webhooks.js';
@@ -283,7 +284,8 @@ clients
   });
 
 registerDirectoryCommands(program);
-registerClientCommands(program);
+registerCallCommands(program);
+registerReportCommands(program);
 registerTriggerCommands(program);
 registerLoginCommand(program);
 registerImportCommand(program);
