@@ -18,7 +18,9 @@ import { registerTriggerCommands } from './trigger.js';
 import { registerAccountCommands } from './accounts.js';
 import { registerWebhookCommands } from './webhooks.js';
 import { registerUserCommands } from './users.js';
+import { SETTINGS } from '../settings.js';
 import { VERSION } from '../version.js';
+import { serverOption } from './setting-options.js';
 
 function progressReporter(enabled: boolean) {
   if (!enabled) return undefined;
@@ -40,14 +42,14 @@ const program = new Command()
 program
   .command('serve')
   .description('serve the API (migrates the store first, unless --no-migrate)')
-  .option('--port <port>', 'port to listen on (default: SIPSIM_PORT, else PORT, else 3000)')
-  .option('--host <host>', 'address to listen on (default: SIPSIM_HOST, else 127.0.0.1)')
+  .addOption(serverOption(SETTINGS.port))
+  .addOption(serverOption(SETTINGS.host))
   .addOption(databaseOption())
-  .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', process.env.SIPSIM_LOG_LEVEL ?? 'info')
+  .addOption(serverOption(SETTINGS.logLevel))
   .option('--demo', 'create the demo account on a fresh store and print credentials for it')
   .option('--demo-calls <n>', 'how many demo calls to create', positiveInt('--demo-calls'), 20000)
   .option('--live [rate]', `with --demo: keep making calls on the demo account, played in real time, about RATE a minute (default ${DEFAULT_LIVE_RATE})`)
-  .option('--workers <n>', 'processes serving the port, or auto for one per CPU', process.env.SIPSIM_WORKERS ?? '1')
+  .addOption(serverOption(SETTINGS.workers))
   .option('--no-migrate', 'do not apply pending migrations first (run `sipsim migrate` as a step of its own)')
   .action(async (opts) => {
     const config = loadConfig({

@@ -1,8 +1,10 @@
-import { Option, type Command } from 'commander';
+import type { Command, Option } from 'commander';
 import { APIConnectionError, APIError, Sipsim, SipsimError, type FetchLike } from '../../sdk/index.js';
+import { SETTINGS } from '../../settings.js';
 import { VERSION } from '../../version.js';
 import { action, CliError } from '../common.js';
 import { DEFAULT_API_URL, resolveConnection, type ConnectionFlags } from '../credentials.js';
+import { envOption } from '../setting-options.js';
 
 /** How the client commands reach a server: the connection flags, the SDK client, and its failures as one line. */
 
@@ -10,11 +12,11 @@ export type ConnectionOpts = ConnectionFlags;
 
 export function connectionOptions(): Option[] {
   return [
-    new Option('--api-url <url>', `the server (default: the profile's, else ${DEFAULT_API_URL})`).env('SIPSIM_API_URL'),
-    new Option('--client-id <id>', 'OAuth client id').env('SIPSIM_CLIENT_ID'),
-    new Option('--client-secret <secret>', 'OAuth client secret').env('SIPSIM_CLIENT_SECRET'),
-    new Option('--token <token>', 'a bearer token, instead of client credentials').env('SIPSIM_TOKEN'),
-    new Option('--profile <name>', 'a profile saved by `sipsim login` (default: default)').env('SIPSIM_PROFILE'),
+    envOption(SETTINGS.apiUrl, `the server (default: ${SETTINGS.apiUrl.defaultText})`),
+    envOption(SETTINGS.clientId),
+    envOption(SETTINGS.clientSecret),
+    envOption(SETTINGS.token),
+    envOption(SETTINGS.profile, `a profile saved by \`sipsim login\` (default: ${SETTINGS.profile.default})`),
   ];
 }
 
