@@ -43,6 +43,8 @@ export interface Setting {
   readonly min?: number;
   readonly max?: number;
   readonly values?: readonly string[];
+  /** How a text setting is written, when it has a form. */
+  readonly format?: string;
   /** As the variable would be written; null when unset means "none" or when `defaultText` says what happens. */
   readonly default: string | null;
   /** When the default depends on other settings, in words. */
@@ -139,6 +141,7 @@ export const SETTINGS = {
     variable: 'SIPSIM_DATABASE_URL',
     flag: '--database <url>',
     type: 'text',
+    format: '`sqlite:PATH` or a `postgres://` URL',
     default: DEFAULT_DATABASE_URL,
     group: 'Store',
     description: '`sqlite:PATH` names an SQLite file; a `postgres://USER@HOST/DB` URL selects PostgreSQL.',
@@ -208,6 +211,7 @@ export const SETTINGS = {
   redisUrl: {
     variable: 'SIPSIM_REDIS_URL',
     type: 'text',
+    format: 'a `redis://` or `rediss://` URL',
     default: null,
     defaultText: 'none: counters live in each process',
     group: 'Requests and rate limits',
@@ -387,6 +391,7 @@ export const SETTINGS = {
   sipProxy: {
     variable: 'SIPSIM_SIP_PROXY',
     type: 'text',
+    format: 'a SIP URI',
     default: null,
     defaultText: 'none',
     group: 'Click-to-call',
@@ -395,7 +400,7 @@ export const SETTINGS = {
   sipListen: {
     variable: 'SIPSIM_SIP_LISTEN',
     type: 'text',
-    unit: 'host:port',
+    format: 'host:port',
     default: '0.0.0.0:5060',
     group: 'Click-to-call',
     description: 'The address the SIP stack listens on.',
