@@ -4,7 +4,7 @@ import { CliError } from './common.js';
 import { clientAction } from './client/connection.js';
 import { clientCommand, dateFlag, PAGE_MAX, topFlag, type ClientOpts, type TimeFlag } from './client/flags.js';
 import { writeOut } from './client/output.js';
-import { ReportTally, reportText } from './client/report.js';
+import { ReportTally, reportText } from './client/daily-report.js';
 import { session } from './client/session.js';
 
 /** `sipsim report daily`: one local day's figures, from any SIPSIM-compatible server through its API. */
