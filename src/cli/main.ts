@@ -33,6 +33,9 @@ function progressReporter(enabled: boolean) {
   };
 }
 
+/** Calls the demo account gets, for `serve --demo` and `demo` alike. */
+const DEMO_CALLS = 20000;
+
 const program = new Command()
   .name('sipsim')
   .description('A self-hostable implementation of the SIPSIM API v2')
@@ -47,7 +50,7 @@ program
   .addOption(databaseOption())
   .addOption(serverOption(SETTINGS.logLevel))
   .option('--demo', 'create the demo account on a fresh store and print credentials for it')
-  .option('--demo-calls <n>', 'how many demo calls to create', positiveInt('--demo-calls'), 20000)
+  .option('--demo-calls <n>', 'how many demo calls to create', positiveInt('--demo-calls'), DEMO_CALLS)
   .option('--live [rate]', `with --demo: keep making calls on the demo account, played in real time, about RATE a minute (default ${DEFAULT_LIVE_RATE})`)
   .addOption(serverOption(SETTINGS.workers))
   .option('--no-migrate', 'do not apply pending migrations first (run `sipsim migrate` as a step of its own)')
@@ -132,7 +135,7 @@ program
   .description('create a demo account with employees, phones, tags and calls')
   .addOption(databaseOption())
   .option('--seed <n>', 'seed for the generator (same seed, same history)', nonNegativeInt('--seed'), 42)
-  .option('--calls <n>', 'number of calls', positiveInt('--calls'), 20000)
+  .option('--calls <n>', 'number of calls', positiveInt('--calls'), DEMO_CALLS)
   .option('--until <time>', 'newest call start (ISO 8601); defaults to now')
   .option('--reset', `delete every account named '${DEMO_ACCOUNT_NAME}' first, with all of it, so the demo starts as new`)
   .addOption(jsonOption())
