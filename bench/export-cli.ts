@@ -1,5 +1,5 @@
 /**
- * `sipsim calls export --format csv --out FILE` (src/cli/client.ts, the built
+ * `sipsim calls export --format csv --out FILE` (src/cli/client/export.ts, the built
  * CLI) against `sipsim serve` (the built CLI, SQLite store), and the SDK paging
  * through calls.list in this process, on a store of --calls demo calls.
  *

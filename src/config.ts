@@ -1,7 +1,12 @@
 import { availableParallelism } from 'node:os';
-import { DEFAULT_DATABASE_URL, parseDatabaseUrl } from './store/engine.js';
+import { SETTINGS, settingText, type Setting, type SettingText } from './settings.js';
+import { parseDatabaseUrl } from './store/engine.js';
 
-/** Everything the server can be told, from the environment and flags, checked once. */
+/**
+ * Everything the server can be told, from the environment and flags, checked
+ * once: each value is read as src/settings.ts describes it (its variable, the
+ * older names it still answers to, its default and its range).
+ */
 export interface Config {
   readonly databaseUrl: string;
   readonly host: string;
@@ -139,11 +144,11 @@ export interface WebhookConfig {
 }
 
 export const DEFAULT_RECORDINGS_CONFIG: RecordingsConfig = Object.freeze({
-  storeDir: './data/recordings',
+  storeDir: SETTINGS.recordingsStoreDir.default,
   pbxDir: null,
-  maxBytes: 200 * 1024 * 1024,
-  keepDays: 0,
-  linkTtlSeconds: 3600,
+  maxBytes: Number(SETTINGS.recordingsMaxMb.default) * 1024 * 1024,
+  keepDays: Number(SETTINGS.recordingsKeepDays.default),
+  linkTtlSeconds: Number(SETTINGS.recordingsLinkTtlSeconds.default),
 });
 
 /** Routes share a budget per group: the token endpoint, reads and writes under /api/v2. */
@@ -165,19 +170,11 @@ export interface RateLimitConfig {
   readonly redisKeyPrefix: string;
 }
 
-/** Generous for a sandbox: a busy integration never meets them, a runaway loop does. */
-export const DEFAULT_RATE_LIMIT: RateLimitConfig = Object.freeze({
-  enabled: true,
-  rules: Object.freeze({
-    auth: Object.freeze({ max: 60, windowSeconds: 60 }),
-    read: Object.freeze({ max: 1200, windowSeconds: 60 }),
-    write: Object.freeze({ max: 300, windowSeconds: 60 }),
-  }),
-  redisUrl: null,
-  redisKeyPrefix: 'sipsim:ratelimit:',
-});
-
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const RATE_LIMIT_SETTINGS: Record<RateLimitGroup, Setting> = {
+  auth: SETTINGS.rateLimitAuth,
+  read: SETTINGS.rateLimitRead,
+  write: SETTINGS.rateLimitWrite,
+};
 
 export interface ConfigOverrides {
   databaseUrl?: string;
@@ -198,6 +195,42 @@ function integer(name: string, value: string | number, min: number, max: number)
   return n;
 }
 
+/** A setting's text as given, else its default. */
+function textOf(env: NodeJS.ProcessEnv, setting: Setting): SettingText {
+  return settingText(env, setting) ?? { text: setting.default ?? '', from: setting.variable };
+}
+
+/** An integer setting, checked against its range; the message names the variable it was given under. */
+function integerSetting(env: NodeJS.ProcessEnv, setting: Setting): number {
+  const { text, from } = textOf(env, setting);
+  return integer(from, text, setting.min!, setting.max!);
+}
+
+function switchSetting(env: NodeJS.ProcessEnv, setting: Setting): boolean {
+  const { text, from } = textOf(env, setting);
+  return onOff(from, text);
+}
+
+/** A text setting, trimmed; its default when unset or blank. */
+function trimmedSetting(env: NodeJS.ProcessEnv, setting: Setting): string | null {
+  return settingText(env, setting)?.text.trim() || setting.default;
+}
+
+/** A secret, as given: its spaces may be part of it. */
+function secretSetting(env: NodeJS.ProcessEnv, setting: Setting): string | null {
+  return settingText(env, setting)?.text || null;
+}
+
+function choiceSetting(env: NodeJS.ProcessEnv, setting: Setting, otherwise: string): string {
+  const given = settingText(env, setting);
+  const value = given?.text ?? otherwise;
+  const values = setting.values!;
+  if (!values.includes(value)) {
+    throw new Error(`${given?.from ?? setting.variable} must be ${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}, got '${value}'`);
+  }
+  return value;
+}
+
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
 
 /** `1200/60s`, `1200/1m` or `1200/m`: requests per window. */
@@ -211,23 +244,24 @@ function rateRule(name: string, text: string): RateLimitRule {
   throw new Error(`${name} must be requests per window of at most a day, like 1200/60s, 300/1m or 5000/h, got '${text}'`);
 }
 
+function rateSetting(env: NodeJS.ProcessEnv, setting: Setting): RateLimitRule {
+  const { text, from } = textOf(env, setting);
+  return rateRule(from, text);
+}
+
+/** Generous for a sandbox: a busy integration never meets them, a runaway loop does. */
+export const DEFAULT_RATE_LIMIT: RateLimitConfig = loadRateLimit({});
+
 function loadRateLimit(env: NodeJS.ProcessEnv): RateLimitConfig {
-  const switchValue = env.SIPSIM_RATE_LIMIT ?? 'on';
-  if (switchValue !== 'on' && switchValue !== 'off') throw new Error(`SIPSIM_RATE_LIMIT must be on or off, got '${switchValue}'`);
-  const redisUrl = env.SIPSIM_REDIS_URL?.trim() || null;
+  const enabled = switchSetting(env, SETTINGS.rateLimit);
+  const redisUrl = trimmedSetting(env, SETTINGS.redisUrl);
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) throw new Error('SIPSIM_REDIS_URL must be a redis:// or rediss:// URL');
-  const rules = Object.fromEntries(
-    RATE_LIMIT_GROUPS.map((group) => {
-      const name = `SIPSIM_RATE_LIMIT_${group.toUpperCase()}`;
-      const text = env[name];
-      return [group, text === undefined ? DEFAULT_RATE_LIMIT.rules[group] : rateRule(name, text)];
-    }),
-  ) as Record<RateLimitGroup, RateLimitRule>;
+  const rules = Object.fromEntries(RATE_LIMIT_GROUPS.map((group) => [group, rateSetting(env, RATE_LIMIT_SETTINGS[group])])) as Record<RateLimitGroup, RateLimitRule>;
   return Object.freeze({
-    enabled: switchValue === 'on',
+    enabled,
     rules: Object.freeze(rules),
     redisUrl,
-    redisKeyPrefix: env.SIPSIM_REDIS_KEY_PREFIX ?? DEFAULT_RATE_LIMIT.redisKeyPrefix,
+    redisKeyPrefix: settingText(env, SETTINGS.redisKeyPrefix)?.text ?? SETTINGS.redisKeyPrefix.default,
   });
 }
 
@@ -237,88 +271,97 @@ function baseUrl(name: string, value: string | undefined): string | null {
   return value.trim();
 }
 
+function urlSetting(env: NodeJS.ProcessEnv, setting: Setting): string | null {
+  const given = settingText(env, setting);
+  return baseUrl(given?.from ?? setting.variable, given?.text);
+}
+
+/** The store's URL from the environment, as given (unchecked): where the sandbox keeps its demo credentials beside it. */
+export function databaseUrlSetting(env: NodeJS.ProcessEnv = process.env): string {
+  return settingText(env, SETTINGS.databaseUrl)?.text || SETTINGS.databaseUrl.default;
+}
+
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
-  const databaseUrl = overrides.databaseUrl ?? env.SIPSIM_DATABASE_URL ?? DEFAULT_DATABASE_URL;
+  const databaseUrl = overrides.databaseUrl ?? settingText(env, SETTINGS.databaseUrl)?.text ?? SETTINGS.databaseUrl.default;
   parseDatabaseUrl(databaseUrl);
-  const logLevel = overrides.logLevel ?? env.SIPSIM_LOG_LEVEL ?? 'info';
-  if (!LOG_LEVELS.includes(logLevel)) throw new Error(`log level must be one of ${LOG_LEVELS.join(', ')}`);
+  const logLevel = overrides.logLevel ?? settingText(env, SETTINGS.logLevel)?.text ?? SETTINGS.logLevel.default;
+  const levels: readonly string[] = SETTINGS.logLevel.values;
+  if (!levels.includes(logLevel)) throw new Error(`log level must be one of ${levels.join(', ')}`);
+  const workers = workerCount(overrides.workers ?? textOf(env, SETTINGS.workers).text);
   return Object.freeze({
     databaseUrl,
-    host: overrides.host ?? env.SIPSIM_HOST ?? '127.0.0.1',
-    port: integer('port', overrides.port ?? env.SIPSIM_PORT ?? env.PORT ?? 3000, 0, 65535),
+    host: overrides.host ?? settingText(env, SETTINGS.host)?.text ?? SETTINGS.host.default,
+    port: integer('port', overrides.port ?? textOf(env, SETTINGS.port).text, SETTINGS.port.min, SETTINGS.port.max),
     logLevel,
-    tokenTtlSeconds: integer('SIPSIM_TOKEN_TTL', env.SIPSIM_TOKEN_TTL ?? 7200, 60, 86400 * 30),
-    bodyLimit: integer('SIPSIM_BODY_LIMIT', env.SIPSIM_BODY_LIMIT ?? 1048576, 1024, 1024 * 1024 * 100),
+    tokenTtlSeconds: integerSetting(env, SETTINGS.tokenTtlSeconds),
+    bodyLimit: integerSetting(env, SETTINGS.bodyLimitBytes),
     rateLimit: loadRateLimit(env),
-    workers: workerCount(overrides.workers ?? env.SIPSIM_WORKERS ?? 1),
-    shutdownDelaySeconds: integer('SIPSIM_SHUTDOWN_DELAY', env.SIPSIM_SHUTDOWN_DELAY ?? 0, 0, 600),
-    shutdownTimeoutSeconds: integer('SIPSIM_SHUTDOWN_TIMEOUT', env.SIPSIM_SHUTDOWN_TIMEOUT ?? 10, 1, 3600),
-    metrics: onOff('SIPSIM_METRICS', env.SIPSIM_METRICS ?? 'on'),
-    metricsPort: env.SIPSIM_METRICS_PORT ? integer('SIPSIM_METRICS_PORT', env.SIPSIM_METRICS_PORT, 1, 65535) : null,
-    databasePoolSize: integer('SIPSIM_DATABASE_POOL_SIZE', env.SIPSIM_DATABASE_POOL_SIZE ?? 10, 1, 1000),
-    migrateOnStart: overrides.migrate ?? onOff('SIPSIM_MIGRATE_ON_START', env.SIPSIM_MIGRATE_ON_START ?? 'on'),
-    recordingBaseUrl: baseUrl('SIPSIM_RECORDING_BASE_URL', env.SIPSIM_RECORDING_BASE_URL),
+    workers,
+    shutdownDelaySeconds: integerSetting(env, SETTINGS.shutdownDelaySeconds),
+    shutdownTimeoutSeconds: integerSetting(env, SETTINGS.shutdownTimeoutSeconds),
+    metrics: switchSetting(env, SETTINGS.metrics),
+    metricsPort: settingText(env, SETTINGS.metricsPort)?.text ? integerSetting(env, SETTINGS.metricsPort) : null,
+    databasePoolSize: integerSetting(env, SETTINGS.databasePoolSize),
+    migrateOnStart: overrides.migrate ?? switchSetting(env, SETTINGS.migrateOnStart),
+    recordingBaseUrl: urlSetting(env, SETTINGS.recordingBaseUrl),
     webhooks: loadWebhookConfig(env),
-    clickToCall: loadClickToCallConfig(env, overrides.demo === true, workerCount(overrides.workers ?? env.SIPSIM_WORKERS ?? 1)),
+    clickToCall: loadClickToCallConfig(env, overrides.demo === true, workers),
     sessions: Object.freeze({
-      idleMinutes: integer('SIPSIM_SESSION_IDLE_MINUTES', env.SIPSIM_SESSION_IDLE_MINUTES ?? 720, 1, 525600),
-      maxHours: integer('SIPSIM_SESSION_MAX_HOURS', env.SIPSIM_SESSION_MAX_HOURS ?? 168, 1, 8760),
+      idleMinutes: integerSetting(env, SETTINGS.sessionIdleMinutes),
+      maxHours: integerSetting(env, SETTINGS.sessionMaxHours),
     }),
-    trustProxy: onOff('SIPSIM_TRUST_PROXY', env.SIPSIM_TRUST_PROXY ?? 'off'),
+    trustProxy: switchSetting(env, SETTINGS.trustProxy),
     ai: loadAiConfig(env, overrides.demo === true),
     recordings: Object.freeze({
-      storeDir: env.SIPSIM_RECORDINGS_STORE_DIR?.trim() || DEFAULT_RECORDINGS_CONFIG.storeDir,
-      pbxDir: env.SIPSIM_RECORDINGS_DIR?.trim() || null,
-      maxBytes: integer('SIPSIM_RECORDINGS_MAX_MB', env.SIPSIM_RECORDINGS_MAX_MB ?? 200, 1, 10_000) * 1024 * 1024,
-      keepDays: integer('SIPSIM_RECORDINGS_KEEP_DAYS', env.SIPSIM_RECORDINGS_KEEP_DAYS ?? 0, 0, 36500),
-      linkTtlSeconds: integer('SIPSIM_RECORDINGS_LINK_TTL', env.SIPSIM_RECORDINGS_LINK_TTL ?? 3600, 60, 7 * 86400),
+      storeDir: trimmedSetting(env, SETTINGS.recordingsStoreDir)!,
+      pbxDir: trimmedSetting(env, SETTINGS.recordingsDir),
+      maxBytes: integerSetting(env, SETTINGS.recordingsMaxMb) * 1024 * 1024,
+      keepDays: integerSetting(env, SETTINGS.recordingsKeepDays),
+      linkTtlSeconds: integerSetting(env, SETTINGS.recordingsLinkTtlSeconds),
     }),
   });
 }
 
-function openAiEndpoint(prefix: string, env: NodeJS.ProcessEnv, defaultModel: string): OpenAiEndpoint | null {
-  const url = baseUrl(`${prefix}_URL`, env[`${prefix}_URL`]);
-  if (!url) return null;
-  return Object.freeze({ url: url.replace(/\/+$/, ''), model: env[`${prefix}_MODEL`]?.trim() || defaultModel, apiKey: env[`${prefix}_API_KEY`] || null });
+function openAiEndpoint(env: NodeJS.ProcessEnv, url: Setting, model: Setting, apiKey: Setting): OpenAiEndpoint | null {
+  const base = urlSetting(env, url);
+  if (!base) return null;
+  return Object.freeze({ url: base.replace(/\/+$/, ''), model: trimmedSetting(env, model)!, apiKey: secretSetting(env, apiKey) });
 }
 
 export function loadAiConfig(env: NodeJS.ProcessEnv, demo: boolean): AiConfig {
-  const transcribe = openAiEndpoint('SIPSIM_TRANSCRIBE', env, 'whisper-1');
-  const llm = openAiEndpoint('SIPSIM_LLM', env, 'gpt-4o-mini');
-  const engine = env.SIPSIM_AI_ENGINE ?? (transcribe ? 'openai' : demo ? 'sandbox' : 'off');
-  if (engine !== 'openai' && engine !== 'sandbox' && engine !== 'off') throw new Error(`SIPSIM_AI_ENGINE must be openai, sandbox or off, got '${engine}'`);
+  const transcribe = openAiEndpoint(env, SETTINGS.transcribeUrl, SETTINGS.transcribeModel, SETTINGS.transcribeApiKey);
+  const llm = openAiEndpoint(env, SETTINGS.llmUrl, SETTINGS.llmModel, SETTINGS.llmApiKey);
+  const engine = choiceSetting(env, SETTINGS.aiEngine, transcribe ? 'openai' : demo ? 'sandbox' : 'off') as AiConfig['engine'];
   if (engine === 'openai' && !transcribe) throw new Error('SIPSIM_AI_ENGINE=openai needs SIPSIM_TRANSCRIBE_URL, an OpenAI-compatible speech-to-text server (http://host:port/v1)');
   return Object.freeze({
     engine,
-    work: onOff('SIPSIM_AI_WORKER', env.SIPSIM_AI_WORKER ?? 'on'),
+    work: switchSetting(env, SETTINGS.aiWorker),
     transcribe,
     llm,
-    concurrency: integer('SIPSIM_AI_CONCURRENCY', env.SIPSIM_AI_CONCURRENCY ?? 2, 1, 256),
-    jobTimeoutMs: integer('SIPSIM_AI_JOB_TIMEOUT_MS', env.SIPSIM_AI_JOB_TIMEOUT_MS ?? 600_000, 100, 86_400_000),
-    maxAttempts: integer('SIPSIM_AI_MAX_ATTEMPTS', env.SIPSIM_AI_MAX_ATTEMPTS ?? 5, 1, 100),
-    retryBaseMs: integer('SIPSIM_AI_RETRY_BASE_MS', env.SIPSIM_AI_RETRY_BASE_MS ?? 5000, 10, 3_600_000),
-    retryMaxMs: integer('SIPSIM_AI_RETRY_MAX_MS', env.SIPSIM_AI_RETRY_MAX_MS ?? 600_000, 10, 86_400_000),
-    sandboxDelayMs: integer('SIPSIM_AI_SANDBOX_DELAY_MS', env.SIPSIM_AI_SANDBOX_DELAY_MS ?? 1500, 0, 600_000),
+    concurrency: integerSetting(env, SETTINGS.aiConcurrency),
+    jobTimeoutMs: integerSetting(env, SETTINGS.aiJobTimeoutMs),
+    maxAttempts: integerSetting(env, SETTINGS.aiMaxAttempts),
+    retryBaseMs: integerSetting(env, SETTINGS.aiRetryBaseMs),
+    retryMaxMs: integerSetting(env, SETTINGS.aiRetryMaxMs),
+    sandboxDelayMs: integerSetting(env, SETTINGS.aiSandboxDelayMs),
   });
 }
 
 function loadClickToCallConfig(env: NodeJS.ProcessEnv, demo: boolean, workers: number): ClickToCallConfig {
-  const proxy = env.SIPSIM_SIP_PROXY?.trim() || null;
-  const asked = env.SIPSIM_CLICK_TO_CALL ?? (proxy ? 'sip' : null);
+  const proxy = trimmedSetting(env, SETTINGS.sipProxy);
   // Calls in progress live in the process that placed them (it holds their SIP
   // dialogs), so click-to-call runs in a single process. The sandbox's
   // simulation simply stays off under several workers.
-  const mode = asked ?? (demo && workers === 1 ? 'simulate' : 'off');
-  if (mode !== 'sip' && mode !== 'simulate' && mode !== 'off') throw new Error(`SIPSIM_CLICK_TO_CALL must be sip, simulate or off, got '${mode}'`);
+  const mode = choiceSetting(env, SETTINGS.clickToCall, proxy ? 'sip' : demo && workers === 1 ? 'simulate' : 'off') as ClickToCallConfig['mode'];
   if (mode !== 'off' && workers > 1) {
     throw new Error('click-to-call keeps its calls in the process that placed them: serve it with --workers 1, or set SIPSIM_CLICK_TO_CALL=off');
   }
-  const maxActivePerAccount = integer('SIPSIM_CLICK_TO_CALL_LIMIT', env.SIPSIM_CLICK_TO_CALL_LIMIT ?? 10, 1, 10000);
+  const maxActivePerAccount = integerSetting(env, SETTINGS.clickToCallLimit);
   if (mode !== 'sip') return Object.freeze({ mode, maxActivePerAccount, sip: null });
   if (!proxy) throw new Error('SIPSIM_CLICK_TO_CALL=sip needs SIPSIM_SIP_PROXY, the SIP proxy to send calls through (sip:host:port)');
   const proxyHost = /^sips?:(?:[^@;]+@)?(\[[^\]]+\]|[^:;>]+)/i.exec(proxy)?.[1];
   if (!proxyHost) throw new Error(`SIPSIM_SIP_PROXY must be a SIP URI such as sip:pbx.internal:5060, got '${proxy}'`);
-  const listen = env.SIPSIM_SIP_LISTEN?.trim() || '0.0.0.0:5060';
+  const listen = trimmedSetting(env, SETTINGS.sipListen)!;
   const listenMatch = /^(.+):(\d+)$/.exec(listen);
   if (!listenMatch) throw new Error(`SIPSIM_SIP_LISTEN must be host:port, got '${listen}'`);
   return Object.freeze({
@@ -327,14 +370,14 @@ function loadClickToCallConfig(env: NodeJS.ProcessEnv, demo: boolean, workers: n
     sip: Object.freeze({
       listenHost: listenMatch[1]!.replace(/^\[|\]$/g, ''),
       listenPort: integer('SIPSIM_SIP_LISTEN port', listenMatch[2]!, 0, 65535),
-      publicHost: env.SIPSIM_SIP_PUBLIC_HOST?.trim() || null,
+      publicHost: trimmedSetting(env, SETTINGS.sipPublicHost),
       proxy,
-      domain: env.SIPSIM_SIP_DOMAIN?.trim() || proxyHost,
-      username: env.SIPSIM_SIP_USERNAME || null,
-      password: env.SIPSIM_SIP_PASSWORD || null,
-      phoneRingTimeoutSeconds: integer('SIPSIM_SIP_PHONE_RING_TIMEOUT', env.SIPSIM_SIP_PHONE_RING_TIMEOUT ?? 30, 1, 600),
-      targetRingTimeoutSeconds: integer('SIPSIM_SIP_TARGET_RING_TIMEOUT', env.SIPSIM_SIP_TARGET_RING_TIMEOUT ?? 60, 1, 600),
-      stripPlus: onOff('SIPSIM_SIP_STRIP_PLUS', env.SIPSIM_SIP_STRIP_PLUS ?? 'off'),
+      domain: trimmedSetting(env, SETTINGS.sipDomain) ?? proxyHost,
+      username: secretSetting(env, SETTINGS.sipUsername),
+      password: secretSetting(env, SETTINGS.sipPassword),
+      phoneRingTimeoutSeconds: integerSetting(env, SETTINGS.sipPhoneRingTimeoutSeconds),
+      targetRingTimeoutSeconds: integerSetting(env, SETTINGS.sipTargetRingTimeoutSeconds),
+      stripPlus: switchSetting(env, SETTINGS.sipStripPlus),
     }),
   });
 }
@@ -342,16 +385,16 @@ function loadClickToCallConfig(env: NodeJS.ProcessEnv, demo: boolean, workers: n
 /** Webhook delivery settings; the CLI reads them too (`webhooks set-url` checks the URL against the allowed hosts). */
 export function loadWebhookConfig(env: NodeJS.ProcessEnv = process.env): WebhookConfig {
   return Object.freeze({
-    deliver: onOff('SIPSIM_WEBHOOKS', env.SIPSIM_WEBHOOKS ?? 'on'),
-    timeoutMs: integer('SIPSIM_WEBHOOK_TIMEOUT_MS', env.SIPSIM_WEBHOOK_TIMEOUT_MS ?? 2000, 100, 60000),
-    retryWindowSeconds: integer('SIPSIM_WEBHOOK_RETRY_WINDOW', env.SIPSIM_WEBHOOK_RETRY_WINDOW ?? 86400, 0, 86400 * 30),
-    retryBaseMs: integer('SIPSIM_WEBHOOK_RETRY_BASE_MS', env.SIPSIM_WEBHOOK_RETRY_BASE_MS ?? 1000, 10, 3600000),
-    retryMaxMs: integer('SIPSIM_WEBHOOK_RETRY_MAX_MS', env.SIPSIM_WEBHOOK_RETRY_MAX_MS ?? 3600000, 10, 86400000),
-    concurrency: integer('SIPSIM_WEBHOOK_CONCURRENCY', env.SIPSIM_WEBHOOK_CONCURRENCY ?? 16, 1, 1000),
-    keepDays: integer('SIPSIM_WEBHOOK_KEEP_DAYS', env.SIPSIM_WEBHOOK_KEEP_DAYS ?? 30, 0, 3650),
+    deliver: switchSetting(env, SETTINGS.webhooks),
+    timeoutMs: integerSetting(env, SETTINGS.webhookTimeoutMs),
+    retryWindowSeconds: integerSetting(env, SETTINGS.webhookRetryWindowSeconds),
+    retryBaseMs: integerSetting(env, SETTINGS.webhookRetryBaseMs),
+    retryMaxMs: integerSetting(env, SETTINGS.webhookRetryMaxMs),
+    concurrency: integerSetting(env, SETTINGS.webhookConcurrency),
+    keepDays: integerSetting(env, SETTINGS.webhookKeepDays),
     allowHttpHosts: Object.freeze(
-      (env.SIPSIM_WEBHOOK_ALLOW_HTTP ?? '')
-        .split(',')
+      textOf(env, SETTINGS.webhookAllowHttp)
+        .text.split(',')
         .map((h) => h.trim().toLowerCase())
         .filter(Boolean),
     ),
@@ -360,7 +403,7 @@ export function loadWebhookConfig(env: NodeJS.ProcessEnv = process.env): Webhook
 
 /** A number of processes, or `auto` for one per CPU. */
 function workerCount(value: number | string): number {
-  return value === 'auto' ? availableParallelism() : integer('workers', value, 1, 1024);
+  return value === 'auto' ? availableParallelism() : integer('workers', value, SETTINGS.workers.min, SETTINGS.workers.max);
 }
 
 function onOff(name: string, value: string): boolean {

@@ -1,7 +1,8 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
-import { DEFAULT_DATABASE_URL } from '../store/engine.js';
+import { databaseUrlSetting } from '../config.js';
+import { SETTINGS } from '../settings.js';
 import { demoCredentialsPath } from './demo-credentials.js';
 
 /**
@@ -15,7 +16,7 @@ import { demoCredentialsPath } from './demo-credentials.js';
  * A command that takes them from 2 or 3 says so on stderr.
  */
 
-export const DEFAULT_API_URL = 'http://127.0.0.1:3000';
+export const DEFAULT_API_URL = SETTINGS.apiUrl.default;
 
 export interface ConnectionFlags {
   apiUrl?: string;
@@ -75,7 +76,7 @@ export function loadProfile(name: string, path = configPath()): Profile | null {
 }
 
 function sandboxCredentials(): { clientId: string; clientSecret: string; path: string } | null {
-  const path = demoCredentialsPath(process.env.SIPSIM_DATABASE_URL || DEFAULT_DATABASE_URL);
+  const path = demoCredentialsPath(databaseUrlSetting());
   try {
     const saved = JSON.parse(readFileSync(path, 'utf8')) as { client_id?: unknown; client_secret?: unknown };
     if (typeof saved.client_id === 'string' && typeof saved.client_secret === 'string') return { clientId: saved.client_id, clientSecret: saved.client_secret, path };

@@ -7,8 +7,10 @@ import { importRecords } from '../ingest/ingest.js';
 import { IMPORT_FORMATS, isImportFormat, readImportSource, type ImportFormat } from '../ingest/formats/index.js';
 import type { FormatOptions, ParsedItem } from '../ingest/record.js';
 import { DirectoryIndex } from '../ingest/resolve.js';
+import { SETTINGS } from '../settings.js';
 import type { Store } from '../store/store.js';
 import { accountOption, action, CliError, databaseOption, forTerminal, jsonOption, positiveInt, requireAccount, withStore } from './common.js';
+import { envOption } from './setting-options.js';
 
 /**
  * `sipsim import FILE...`: PBX call records into an account. Each batch is one
@@ -248,7 +250,7 @@ export function registerImportCommand(program: Command): void {
     .addOption(accountOption())
     .addOption(new Option('--format <format>', 'the files\' format').choices([...IMPORT_FORMATS]).makeOptionMandatory())
     .option('--tz <zone>', 'time zone of local times in the files (Asterisk), such as Europe/Paris', 'UTC')
-    .option('--recording-base-url <url>', 'turn recording paths into links under this URL', process.env.SIPSIM_RECORDING_BASE_URL)
+    .addOption(envOption(SETTINGS.recordingBaseUrl))
     .addOption(new Option('--batch-size <n>', 'records per transaction').argParser(positiveInt('--batch-size')).default(2000))
     .option('--emit-webhooks', 'queue the end webhook of every call the import creates (history sends none by default)')
     .addOption(databaseOption())

@@ -1,6 +1,8 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
+import { SETTINGS } from '../settings.js';
 import { action, CliError, jsonOption, print } from './common.js';
 import { configPath, DEFAULT_API_URL, saveProfile } from './credentials.js';
+import { envOption } from './setting-options.js';
 
 /**
  * `sipsim login`: checks a client id and secret against a server (by asking
@@ -11,10 +13,10 @@ export function registerLoginCommand(program: Command): void {
   program
     .command('login')
     .description('check client credentials against a server and save them as a profile for the client commands')
-    .addOption(new Option('--api-url <url>', 'the server').env('SIPSIM_API_URL').default(DEFAULT_API_URL))
-    .addOption(new Option('--client-id <id>', 'OAuth client id').env('SIPSIM_CLIENT_ID').makeOptionMandatory())
-    .addOption(new Option('--client-secret <secret>', 'OAuth client secret').env('SIPSIM_CLIENT_SECRET').makeOptionMandatory())
-    .addOption(new Option('--profile <name>', 'the profile to save').env('SIPSIM_PROFILE').default('default'))
+    .addOption(envOption(SETTINGS.apiUrl, 'the server').default(SETTINGS.apiUrl.default))
+    .addOption(envOption(SETTINGS.clientId).makeOptionMandatory())
+    .addOption(envOption(SETTINGS.clientSecret).makeOptionMandatory())
+    .addOption(envOption(SETTINGS.profile, 'the profile to save').default(SETTINGS.profile.default))
     .addOption(jsonOption())
     .action(
       action(async (opts: { apiUrl: string; clientId: string; clientSecret: string; profile: string; json?: boolean }) => {

@@ -9,15 +9,18 @@ import { formatDateTime, parseDateTime } from '../domain/time.js';
 import { Store } from '../store/store.js';
 import { databaseOption, forTerminal, jsonOption, nonNegativeInt, positiveInt, print, withStore } from './common.js';
 import { ensureDemoCredentials } from './demo-credentials.js';
-import { registerClientCommands } from './client.js';
+import { registerCallCommands } from './calls.js';
 import { registerDirectoryCommands } from './directory.js';
 import { registerImportCommand } from './import.js';
 import { registerLoginCommand } from './login.js';
+import { registerReportCommands } from './report.js';
 import { registerTriggerCommands } from './trigger.js';
 import { registerAccountCommands } from './accounts.js';
 import { registerWebhookCommands } from './webhooks.js';
 import { registerUserCommands } from './users.js';
+import { SETTINGS } from '../settings.js';
 import { VERSION } from '../version.js';
+import { serverOption } from './setting-options.js';
 
 function progressReporter(enabled: boolean) {
   if (!enabled) return undefined;
@@ -30,6 +33,9 @@ function progressReporter(enabled: boolean) {
   };
 }
 
+/** Calls the demo account gets, for `serve --demo` and `demo` alike. */
+const DEMO_CALLS = 20000;
+
 const program = new Command()
   .name('sipsim')
   .description('A self-hostable implementation of the SIPSIM API v2')
@@ -39,14 +45,14 @@ const program = new Command()
 program
   .command('serve')
   .description('serve the API (migrates the store first, unless --no-migrate)')
-  .option('--port <port>', 'port to listen on (default: SIPSIM_PORT, else PORT, else 3000)')
-  .option('--host <host>', 'address to listen on (default: SIPSIM_HOST, else 127.0.0.1)')
+  .addOption(serverOption(SETTINGS.port))
+  .addOption(serverOption(SETTINGS.host))
   .addOption(databaseOption())
-  .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', process.env.SIPSIM_LOG_LEVEL ?? 'info')
+  .addOption(serverOption(SETTINGS.logLevel))
   .option('--demo', 'create the demo account on a fresh store and print credentials for it')
-  .option('--demo-calls <n>', 'how many demo calls to create', positiveInt('--demo-calls'), 20000)
+  .option('--demo-calls <n>', 'how many demo calls to create', positiveInt('--demo-calls'), DEMO_CALLS)
   .option('--live [rate]', `with --demo: keep making calls on the demo account, played in real time, about RATE a minute (default ${DEFAULT_LIVE_RATE})`)
-  .option('--workers <n>', 'processes serving the port, or auto for one per CPU', process.env.SIPSIM_WORKERS ?? '1')
+  .addOption(serverOption(SETTINGS.workers))
   .option('--no-migrate', 'do not apply pending migrations first (run `sipsim migrate` as a step of its own)')
   .action(async (opts) => {
     const config = loadConfig({
@@ -129,7 +135,7 @@ program
   .description('create a demo account with employees, phones, tags and calls')
   .addOption(databaseOption())
   .option('--seed <n>', 'seed for the generator (same seed, same history)', nonNegativeInt('--seed'), 42)
-  .option('--calls <n>', 'number of calls', positiveInt('--calls'), 20000)
+  .option('--calls <n>', 'number of calls', positiveInt('--calls'), DEMO_CALLS)
   .option('--until <time>', 'newest call start (ISO 8601); defaults to now')
   .option('--reset', `delete every account named '${DEMO_ACCOUNT_NAME}' first, with all of it, so the demo starts as new`)
   .addOption(jsonOption())
@@ -283,7 +289,8 @@ clients
   });
 
 registerDirectoryCommands(program);
-registerClientCommands(program);
+registerCallCommands(program);
+registerReportCommands(program);
 registerTriggerCommands(program);
 registerLoginCommand(program);
 registerImportCommand(program);

@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import { incomingSteps, outgoingSteps, someMobile, type IncomingKind, type OutgoingKind, type Step } from '../demo/call-scenarios.js';
 import { formatDateTime } from '../domain/time.js';
 import type { Phone, Sipsim } from 'sipsim/sdk';
-import { clientAction, connect, connectionOptions } from './client.js';
+import { clientAction, connect, connectionOptions } from './client/connection.js';
 import { CliError, jsonOption, positiveInt } from './common.js';
 import type { ConnectionFlags } from './credentials.js';
 

@@ -1,6 +1,6 @@
 import type { Generated } from 'kysely';
 
-/** Table shapes as Kysely sees them. Times are Unix seconds on every engine. */
+/** Table shapes as Kysely sees them. Times are Unix seconds on every engine, except in the tables whose comment says milliseconds. */
 export interface Database {
   accounts: {
     id: Generated<number>;
@@ -206,6 +206,7 @@ export interface Database {
     /** The result as JSON, once done. */
     result: string | null;
   };
+  /** Each account's AI settings. updated_at is Unix milliseconds. */
   ai_settings: {
     account_id: number;
     summary_instructions: string | null;
@@ -218,7 +219,7 @@ export interface Database {
     auto_after_call_id: number;
     updated_at: number;
   };
-  /** Audio files sipsim holds, by the call's PBX id; the bytes are in the recordings directory. */
+  /** Audio files sipsim holds, by the call's PBX id; the bytes are in the recordings directory. Times are Unix milliseconds. */
   recordings: {
     account_id: number;
     pbx_id: string;
