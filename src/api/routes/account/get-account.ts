@@ -1,22 +1,20 @@
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../../domain/errors.js';
-import { formatDateTime } from '../../domain/time.js';
-import type { Store } from '../../store/store.js';
-import { sendData } from '../envelope.js';
-import { requireScope } from '../plugins/auth.js';
-import { Data, GUARDED, errors, needs } from '../schemas/responses.js';
+import { ApiError } from '../../../domain/errors.js';
+import { formatDateTime } from '../../../domain/time.js';
+import type { Store } from '../../../store/store.js';
+import { sendData } from '../../envelope.js';
+import { Data, errors } from '../../schemas/responses.js';
 
 export function registerGetAccount(app: FastifyInstance, store: Store): void {
   app.get(
     '/api/v2/account',
     {
-      preValidation: requireScope(store, 'account.read'),
+      config: { access: 'account.read' },
       schema: {
         tags: ['Account'],
         operationId: 'getAccount',
         summary: 'Retrieve the account of the token',
-        ...needs('account.read'),
-        response: { 200: Data('Account', 'The account'), ...errors(404, ...GUARDED) },
+        response: { 200: Data('Account', 'The account'), ...errors(404) },
       },
     },
     async (request, reply) => {

@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { basicCredentials, hashSecret, newAccessToken, secretMatches } from '../../domain/credentials.js';
-import { parseScopeList, unknownScopes } from '../../domain/scopes.js';
-import { nowSeconds } from '../../domain/time.js';
-import type { Store } from '../../store/store.js';
-import { sendJson } from '../envelope.js';
-import { PUBLIC, TokenRequest, tokenResponses } from '../schemas/responses.js';
+import { basicCredentials, hashSecret, newAccessToken, secretMatches } from '../../../domain/credentials.js';
+import { parseScopeList, unknownScopes } from '../../../domain/scopes.js';
+import { nowSeconds } from '../../../domain/time.js';
+import type { Store } from '../../../store/store.js';
+import { sendJson } from '../../envelope.js';
+import { TokenRequest, tokenResponses } from '../../schemas/responses.js';
 
 type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope';
 
@@ -41,11 +41,10 @@ function readForm(body: Record<string, unknown>): TokenForm | { repeated: string
   return form;
 }
 
-export function registerOauthToken(app: FastifyInstance, store: Store, tokenTtlSeconds: number): void {
+export function registerIssueToken(app: FastifyInstance, store: Store, tokenTtlSeconds: number): void {
   const schema = {
     tags: ['Authentication'],
     operationId: 'issueToken',
-    ...PUBLIC,
     summary: 'Issue an access token for client credentials',
     description:
       'OAuth 2.0 client credentials grant (RFC 6749 section 4.4). Credentials go in the body or in HTTP Basic, not both. ' +
@@ -60,7 +59,7 @@ export function registerOauthToken(app: FastifyInstance, store: Store, tokenTtlS
   };
 
   // A body the schema refuses reaches the handler, which answers in RFC 6749's shape.
-  app.post('/oauth/token', { schema, attachValidation: true }, async (request, reply) => {
+  app.post('/oauth/token', { config: { access: 'public' }, schema, attachValidation: true }, async (request, reply) => {
     const form = readForm((request.body && typeof request.body === 'object' ? request.body : {}) as Record<string, unknown>);
     if ('repeated' in form) {
       return oauthError(reply, 400, 'invalid_request', `Parameter '${form.repeated}' must not be repeated`);

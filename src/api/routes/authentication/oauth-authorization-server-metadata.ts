@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import { ALL_SCOPES } from '../../domain/scopes.js';
-import { sendJson } from '../envelope.js';
-import { PUBLIC, answer } from '../schemas/responses.js';
+import { ALL_SCOPES } from '../../../domain/scopes.js';
+import { sendJson } from '../../envelope.js';
+import { answer } from '../../schemas/responses.js';
 
 export const OAUTH_METADATA_PATH = '/.well-known/oauth-authorization-server';
 
@@ -28,16 +28,16 @@ const AuthorizationServerMetadata = Type.Object(
  * the URL the request came to: a server behind a proxy needs the proxy to pass
  * Host (and X-Forwarded-Proto with trustProxy) through.
  */
-export function registerOauthMetadata(app: FastifyInstance): void {
+export function registerOauthAuthorizationServerMetadata(app: FastifyInstance): void {
   app.get(
     OAUTH_METADATA_PATH,
     {
+      config: { access: 'public' },
       schema: {
         tags: ['Authentication'],
         operationId: 'oauthAuthorizationServerMetadata',
         summary: 'OAuth 2.0 authorization server metadata (RFC 8414)',
         description: 'Where the token endpoint is, which grant and client authentication methods it takes, and the scopes.',
-        ...PUBLIC,
         response: {
           200: answer('The metadata', AuthorizationServerMetadata),
         },

@@ -1,13 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import type { ClickToCallService } from '../../click-to-call/service.js';
-import { E164 } from '../../domain/directory.js';
-import { ApiError } from '../../domain/errors.js';
-import type { Store } from '../../store/store.js';
-import { sendData } from '../envelope.js';
-import { requireScope } from '../plugins/auth.js';
-import { Id, IdParams, hinted } from '../schemas/common.js';
-import { Data, GUARDED, WITH_BODY, errors, needs } from '../schemas/responses.js';
+import type { ClickToCallService } from '../../../click-to-call/service.js';
+import { E164 } from '../../../domain/directory.js';
+import { ApiError } from '../../../domain/errors.js';
+import type { Store } from '../../../store/store.js';
+import { sendData } from '../../envelope.js';
+import { Id, hinted } from '../../schemas/common.js';
+import { BODY_ERRORS, Data, errors } from '../../schemas/responses.js';
 
 const CreateCallBody = Type.Object(
   {
@@ -19,15 +18,14 @@ const CreateCallBody = Type.Object(
 
 /**
  * Click-to-call: POST /api/v2/calls rings the employee's phone, then the
- * number; GET /api/v2/calls/{id} follows it (see get-call.ts); DELETE hangs up.
+ * number; GET /api/v2/calls/{id} follows it (see get-call.ts); DELETE hangs up
+ * (see hang-up-call.ts).
  */
-export function registerClickToCall(app: FastifyInstance, store: Store, service: ClickToCallService | null): void {
-  const create = requireScope(store, 'calls.create');
-
+export function registerCreateCall(app: FastifyInstance, store: Store, service: ClickToCallService | null): void {
   app.post<{ Body: { phone_id: number; number: string } }>(
     '/api/v2/calls',
     {
-      preValidation: create,
+      config: { access: 'calls.create' },
       schema: {
         tags: ['Calls'],
         operationId: 'createCall',
@@ -38,9 +36,8 @@ export function registerClickToCall(app: FastifyInstance, store: Store, service:
           'gets once it ends (an outbound call, with outgoing_call_* webhooks). A 409 for a phone that is not active or ' +
           'has no extension, or when the account already has as many calls in progress as it may; a 503 when this ' +
           'server has no SIP proxy configured.',
-        ...needs('calls.create'),
         body: CreateCallBody,
-        response: { 201: Data('ClickToCall', 'The call, ringing the employee\'s phone', 201), ...errors(...WITH_BODY, 404, 409, ...GUARDED) },
+        response: { 201: Data('ClickToCall', 'The call, ringing the employee\'s phone', 201), ...errors(...BODY_ERRORS, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -52,38 +49,6 @@ export function registerClickToCall(app: FastifyInstance, store: Store, service:
       }
       const call = await service.start(accountId, request.body.phone_id, request.body.number);
       return sendData(request, reply, call, 201);
-    },
-  );
-
-  app.delete<{ Params: { id: number } }>(
-    '/api/v2/calls/:id',
-    {
-      preValidation: create,
-      schema: {
-        tags: ['Calls'],
-        operationId: 'hangUpCall',
-        summary: 'Hang up a click-to-call in progress',
-        description: 'Cancels the ringing leg or ends the conversation, and answers with the call as it ended. A 409 once the call has ended.',
-        ...needs('calls.create'),
-        params: IdParams('call'),
-        response: { 200: Data('ClickToCall', 'The call, ended'), ...errors(400, 404, 409, ...GUARDED) },
-      },
-    },
-    async (request, reply) => {
-      const { id } = request.params;
-      const accountId = request.auth!.accountId;
-      if (!service) {
-        const row = await store.clickCalls.get(accountId, id);
-        // Left in progress by a process that stopped: the next one with click-to-call on records it.
-        if (row && row.endedAt === null) throw new ApiError('CONFLICT', `Call ${id} was left in progress by a sipsim process that stopped, and click-to-call is off here`);
-      }
-      const result = service ? await service.hangup(accountId, id) : (await store.clickCalls.get(accountId, id)) ? 'not-active' : null;
-      if (result === null) {
-        if (await store.getCall(accountId, id)) throw new ApiError('CONFLICT', `Call ${id} is not in progress: only a call started with POST /api/v2/calls can be hung up, while it lasts`);
-        throw new ApiError('NOT_FOUND', 'Call');
-      }
-      if (result === 'not-active') throw new ApiError('CONFLICT', `Call ${id} has already ended`);
-      return sendData(request, reply, result);
     },
   );
 }

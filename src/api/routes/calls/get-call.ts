@@ -1,20 +1,19 @@
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../../domain/errors.js';
-import { clickCallResource } from '../../click-to-call/service.js';
-import type { Store } from '../../store/store.js';
-import type { RecordingService } from '../../recordings/service.js';
-import { nowSeconds } from '../../domain/time.js';
-import { baseUrlOf } from './recordings.js';
-import { sendData } from '../envelope.js';
-import { requireScope } from '../plugins/auth.js';
-import { IdParams } from '../schemas/common.js';
-import { Data, GUARDED, OneOf, errors, needs } from '../schemas/responses.js';
+import { ApiError } from '../../../domain/errors.js';
+import { clickCallResource } from '../../../click-to-call/service.js';
+import type { Store } from '../../../store/store.js';
+import type { RecordingService } from '../../../recordings/service.js';
+import { nowSeconds } from '../../../domain/time.js';
+import { baseUrlOf } from '../../base-url.js';
+import { sendData } from '../../envelope.js';
+import { IdParams } from '../../schemas/common.js';
+import { Data, OneOf, errors } from '../../schemas/responses.js';
 
 export function registerGetCall(app: FastifyInstance, store: Store, recordings: RecordingService): void {
   app.get<{ Params: { id: number } }>(
     '/api/v2/calls/:id',
     {
-      preValidation: requireScope(store, 'calls.read'),
+      config: { access: 'calls.read' },
       schema: {
         tags: ['Calls'],
         operationId: 'getCall',
@@ -22,9 +21,8 @@ export function registerGetCall(app: FastifyInstance, store: Store, recordings: 
         description:
           'A call started with POST /api/v2/calls is followed here from its first ring: as it stands while it lasts, ' +
           'then as the call record, each time with its click-to-call `status` and `failure`.',
-        ...needs('calls.read'),
         params: IdParams('call'),
-        response: { 200: Data(OneOf('Call', 'ClickToCall'), 'The call'), ...errors(400, 404, ...GUARDED) },
+        response: { 200: Data(OneOf('Call', 'ClickToCall'), 'The call'), ...errors(400, 404) },
       },
     },
     async (request, reply) => {

@@ -1,14 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { parseListCallsQuery, type ListCallsQuery as ParsedQuery } from '../../domain/call-filters.js';
-import type { Store } from '../../store/store.js';
-import { sendList } from '../envelope.js';
-import type { RecordingService } from '../../recordings/service.js';
-import { nowSeconds } from '../../domain/time.js';
-import { baseUrlOf } from './recordings.js';
-import { Pager } from '../pagination.js';
-import { requireScope } from '../plugins/auth.js';
-import { ListCallsQuery } from '../schemas/calls.js';
-import { GUARDED, List, errors, needs } from '../schemas/responses.js';
+import { parseListCallsQuery, type ListCallsQuery as ParsedQuery } from '../../../domain/call-filters.js';
+import type { Store } from '../../../store/store.js';
+import { sendList } from '../../envelope.js';
+import type { RecordingService } from '../../../recordings/service.js';
+import { nowSeconds } from '../../../domain/time.js';
+import { baseUrlOf } from '../../base-url.js';
+import { Pager } from '../../pagination.js';
+import { ListCallsQuery } from '../../schemas/calls.js';
+import { List, errors } from '../../schemas/responses.js';
 
 const FILTERS_PROBLEM =
   'it was issued for other filters; send it with the same start_time, end_time, employees, tags, call_types and search as the request that returned it';
@@ -19,18 +18,17 @@ export function registerListCalls(app: FastifyInstance, store: Store, recordings
   app.get(
     '/api/v2/calls',
     {
-      // The domain parser runs before the schema, so that its messages (which
-      // name what a parameter allows, and refuse repeated or unknown ones) are
-      // the ones a client gets, every problem of the query in one answer.
-      preValidation: [
-        requireScope(store, 'calls.read'),
-        async (request) => {
-          const query = parseListCallsQuery(request.query as Record<string, unknown>, request.auth!.accountId);
-          parsed.set(request, query);
-          // The schema checks the query in the shape the document gives it.
-          request.query = query.canonical;
-        },
-      ],
+      config: { access: 'calls.read' },
+      // The domain parser runs before the schema (and after the access check),
+      // so that its messages (which name what a parameter allows, and refuse
+      // repeated or unknown ones) are the ones a client gets, every problem of
+      // the query in one answer.
+      preValidation: async (request) => {
+        const query = parseListCallsQuery(request.query as Record<string, unknown>, request.auth!.accountId);
+        parsed.set(request, query);
+        // The schema checks the query in the shape the document gives it.
+        request.query = query.canonical;
+      },
       schema: {
         tags: ['Calls'],
         operationId: 'listCalls',
@@ -38,9 +36,8 @@ export function registerListCalls(app: FastifyInstance, store: Store, recordings
         description:
           'Calls whose start_time is in the window, newest first (start_time, then id, descending). Filters combine ' +
           'with AND across parameters and OR within a list. A parameter not listed here is refused with a 400.',
-        ...needs('calls.read'),
         querystring: ListCallsQuery,
-        response: { 200: List('Call', 'A page of calls'), ...errors(400, ...GUARDED) },
+        response: { 200: List('Call', 'A page of calls'), ...errors(400) },
       },
     },
     async (request, reply) => {

@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../../domain/errors.js';
-import { recordFromCallObject } from '../../ingest/call-object.js';
-import { importRecords, MAX_NEW_TAGS_PER_REQUEST } from '../../ingest/ingest.js';
-import type { Store } from '../../store/store.js';
-import { sendData } from '../envelope.js';
-import { requireScope } from '../plugins/auth.js';
-import { ImportBodyDocumented, documentBodyAs, ImportBody, ImportQuery, ImportResult } from '../schemas/ingest.js';
-import { Data, GUARDED, WITH_BODY, errors, needs } from '../schemas/responses.js';
+import { ApiError } from '../../../domain/errors.js';
+import { recordFromCallObject } from '../../../ingest/call-object.js';
+import { importRecords, MAX_NEW_TAGS_PER_REQUEST } from '../../../ingest/ingest.js';
+import type { Store } from '../../../store/store.js';
+import { sendData } from '../../envelope.js';
+import { ImportBodyDocumented, documentBodyAs, ImportBody, ImportQuery, ImportResult } from '../../schemas/ingest.js';
+import { BODY_ERRORS, Data, errors } from '../../schemas/responses.js';
 
 /**
  * Finished calls in bulk, idempotent by pbx_id: sending the same records again
@@ -17,8 +16,7 @@ export function registerImportCalls(app: FastifyInstance, store: Store): void {
   app.post<{ Body: unknown[] | { calls: unknown[] }; Querystring: { emit_webhooks?: boolean } }>(
     '/api/v2/calls/import',
     {
-      preValidation: requireScope(store, 'calls.write'),
-      config: { swaggerTransform: documentBodyAs(ImportBodyDocumented) },
+      config: { access: 'calls.write', swaggerTransform: documentBodyAs(ImportBodyDocumented) },
       schema: {
         tags: ['Ingest'],
         operationId: 'importCalls',
@@ -30,10 +28,9 @@ export function registerImportCalls(app: FastifyInstance, store: Store): void {
           'not exist yet creates it only with the `tags.write` scope (else the record is refused), and one request creates ' +
           `at most ${MAX_NEW_TAGS_PER_REQUEST} tags. History sends no webhooks ` +
           'unless `emit_webhooks=true`: then each new call queues its end event (and a voicemail its voicemail event).',
-        ...needs('calls.write'),
         querystring: ImportQuery,
         body: ImportBody,
-        response: { 200: Data(ImportResult, 'Each record\'s outcome'), ...errors(...WITH_BODY, ...GUARDED) },
+        response: { 200: Data(ImportResult, 'Each record\'s outcome'), ...errors(...BODY_ERRORS) },
       },
     },
     async (request, reply) => {

@@ -1,14 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../../domain/errors.js';
-import { deepTextProblem } from '../../domain/text.js';
-import { recordFromFreeswitchCdr, skippedFreeswitchLeg } from '../../ingest/formats/freeswitch-json.js';
-import { importRecords } from '../../ingest/ingest.js';
-import type { FormatOptions } from '../../ingest/record.js';
-import type { Store } from '../../store/store.js';
-import { sendData } from '../envelope.js';
-import { requireScope } from '../plugins/auth.js';
-import { CdrStored, FreeswitchCdrBody } from '../schemas/ingest.js';
-import { Data, GUARDED, WITH_BODY, errors, needsFromPbx } from '../schemas/responses.js';
+import { ApiError } from '../../../domain/errors.js';
+import { deepTextProblem } from '../../../domain/text.js';
+import { recordFromFreeswitchCdr, skippedFreeswitchLeg } from '../../../ingest/formats/freeswitch-json.js';
+import { importRecords } from '../../../ingest/ingest.js';
+import type { FormatOptions } from '../../../ingest/record.js';
+import type { Store } from '../../../store/store.js';
+import { sendData } from '../../envelope.js';
+import { CdrStored, FreeswitchCdrBody } from '../../schemas/ingest.js';
+import { BODY_ERRORS, Data, errors } from '../../schemas/responses.js';
 
 /** mod_json_cdr's `encode` setting sends the record raw, url-encoded as `cdr=`, or base64 in `cdr=`. */
 function cdrOf(body: unknown): unknown {
@@ -36,17 +35,15 @@ function cdrOf(body: unknown): unknown {
  * retries) changes nothing. Any answer but 2xx makes FreeSWITCH retry and
  * then keep the record in its error folder.
  */
-export function registerFreeswitchCdr(app: FastifyInstance, store: Store, options: FormatOptions): void {
+export function registerPostFreeswitchCdr(app: FastifyInstance, store: Store, options: FormatOptions): void {
   app.post<{ Body: unknown }>(
     '/api/v2/pbx/freeswitch/cdr',
     {
-      config: { clientCredentials: true },
-      preValidation: requireScope(store, 'calls.write'),
+      config: { access: { scope: 'calls.write', clientCredentials: true } },
       schema: {
         tags: ['Ingest'],
         operationId: 'postFreeswitchCdr',
         summary: 'Take a call record from FreeSWITCH mod_json_cdr',
-        ...needsFromPbx('calls.write'),
         body: {
           content: {
             'application/json': { schema: FreeswitchCdrBody },
@@ -55,7 +52,7 @@ export function registerFreeswitchCdr(app: FastifyInstance, store: Store, option
         },
         response: {
           200: Data(CdrStored, 'The call the record created, updated or left as it was; or, for a B-leg, why it was left out'),
-          ...errors(...WITH_BODY, ...GUARDED),
+          ...errors(...BODY_ERRORS),
         },
       },
     },

@@ -1,23 +1,21 @@
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../../domain/errors.js';
-import { ingestEvents } from '../../ingest/ingest.js';
-import type { Store } from '../../store/store.js';
-import { sendData } from '../envelope.js';
-import { requireScope } from '../plugins/auth.js';
-import { EventsAccepted, PbxEventsBody, PbxEventsBodyDocumented, documentBodyAs } from '../schemas/ingest.js';
-import { Data, GUARDED, WITH_BODY, errors, needsFromPbx } from '../schemas/responses.js';
+import { ApiError } from '../../../domain/errors.js';
+import { ingestEvents } from '../../../ingest/ingest.js';
+import type { Store } from '../../../store/store.js';
+import { sendData } from '../../envelope.js';
+import { EventsAccepted, PbxEventsBody, PbxEventsBodyDocumented, documentBodyAs } from '../../schemas/ingest.js';
+import { BODY_ERRORS, Data, errors } from '../../schemas/responses.js';
 
 /**
  * A PBX posts each call's lifecycle events here as they happen. Events of one
  * call are assembled by pbx_id whatever order they come in; the call appears
  * in the list once it has ended. A bad event is reported and the others taken.
  */
-export function registerPbxEvents(app: FastifyInstance, store: Store): void {
+export function registerPostPbxEvents(app: FastifyInstance, store: Store): void {
   app.post<{ Body: unknown }>(
     '/api/v2/pbx/events',
     {
-      preValidation: requireScope(store, 'calls.write'),
-      config: { clientCredentials: true, swaggerTransform: documentBodyAs(PbxEventsBodyDocumented) },
+      config: { access: { scope: 'calls.write', clientCredentials: true }, swaggerTransform: documentBodyAs(PbxEventsBodyDocumented) },
       schema: {
         tags: ['Ingest'],
         operationId: 'postPbxEvents',
@@ -25,9 +23,8 @@ export function registerPbxEvents(app: FastifyInstance, store: Store): void {
         description:
           'Events shaped as SIPSIM\'s webhooks, and SMS sent or received on the account\'s numbers (`sms`, which sends the sms webhook). Repeats change nothing. Answers 202 with the outcome of each event; ' +
           'a post in which no event could be taken is a 400 that names each problem.',
-        ...needsFromPbx('calls.write'),
         body: PbxEventsBody,
-        response: { 202: Data(EventsAccepted, 'The events were taken; each one\'s outcome', 202), ...errors(...WITH_BODY, ...GUARDED) },
+        response: { 202: Data(EventsAccepted, 'The events were taken; each one\'s outcome', 202), ...errors(...BODY_ERRORS) },
       },
     },
     async (request, reply) => {
