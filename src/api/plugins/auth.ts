@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { documentAccess } from '../schemas/responses.js';
 import { ApiError } from '../../domain/errors.js';
 import { basicCredentials, hashSecret, secretMatches } from '../../domain/credentials.js';
 import type { Scope } from '../../domain/scopes.js';
 import { nowSeconds } from '../../domain/time.js';
 import type { Store } from '../../store/store.js';
 import type { User } from '../../store/user-store.js';
+import { documentAccess } from '../schemas/responses.js';
 import { authenticateSession } from './session.js';
 
 export interface AuthContext {
@@ -161,7 +161,10 @@ export function registerRouteAccess(app: FastifyInstance, store: Store): void {
     const access = route.config?.access;
     if (access === undefined) throw new Error(`${String(route.method)} ${route.url} does not state who may call it: set config.access`);
     const check = accessCheck(store, access);
-    if (check) route.preValidation = [check, ...([] as preHandlerAsyncHookHandler[]).concat((route.preValidation ?? []) as never)];
+    if (check) {
+      const own = route.preValidation ?? [];
+      route.preValidation = [check, ...(Array.isArray(own) ? own : [own])];
+    }
     // A new schema rather than a change to the route's own, which its HEAD twin shares.
     const { security, errors } = documentAccess(access);
     const schema = route.schema ?? {};
