@@ -6,41 +6,20 @@ import { deepTextProblem } from '../domain/text.js';
 import type { Store } from '../store/store.js';
 import { sendErrors } from './envelope.js';
 import { registerOpenApi } from './openapi.js';
-import { registerAuth } from './plugins/auth.js';
+import { registerAuth, registerRouteAccess } from './plugins/auth.js';
 import { registerDraining } from './plugins/draining.js';
 import { registerErrorHandling } from './plugins/errors.js';
-import { registerMetrics, registerMetricsRoute, type MetricsOptions } from './plugins/metrics.js';
+import { registerMetrics, type MetricsOptions } from './plugins/metrics.js';
 import { registerRateLimit, type RateLimitSettings } from './plugins/rate-limit.js';
-import { registerGetAccount } from './routes/get-account.js';
-import { registerGetCall } from './routes/get-call.js';
-import { registerHealth } from './routes/health.js';
-import { registerListCalls } from './routes/list-calls.js';
-import { registerExportCalls } from './routes/export-calls.js';
-import { registerOauthToken } from './routes/oauth-token.js';
-import { registerOauthMetadata } from './routes/oauth-metadata.js';
-import { registerFreeswitchCdr } from './routes/freeswitch-cdr.js';
-import { registerImportCalls } from './routes/import-calls.js';
-import { registerPbxEvents } from './routes/pbx-events.js';
-import { registerCallTags } from './routes/call-tags.js';
-import { registerEmployees } from './routes/employees.js';
-import { registerWebhooks } from './routes/webhooks.js';
-import { registerClickToCall } from './routes/click-to-call.js';
 import type { ClickToCallService } from '../click-to-call/service.js';
-import { registerPhones } from './routes/phones.js';
-import { registerCallAi } from './routes/call-ai.js';
-import { registerAiSettings } from './routes/ai-settings.js';
 import { AiService } from '../ai/service.js';
 import type { AiEngine } from '../ai/engine.js';
-import { registerRecordings } from './routes/recordings.js';
 import { RecordingService } from '../recordings/service.js';
 import { DEFAULT_RECORDINGS_CONFIG } from '../config.js';
-import { registerTags } from './routes/tags.js';
+import { registerRoutes } from './routes/index.js';
 import { validatorCompiler } from './validation.js';
 import { registerSessions } from './plugins/session.js';
 import { DEFAULT_WEB_DIR, registerWebApp } from './plugins/web-app.js';
-import { registerDashboardSession } from './routes/dashboard-session.js';
-import { registerDashboardReports } from './routes/dashboard-reports.js';
-import { registerDashboardIntegrations } from './routes/dashboard-integrations.js';
 import { DEFAULT_SESSION_SETTINGS, UserService } from '../users/service.js';
 import { VERSION } from '../version.js';
 
@@ -176,32 +155,21 @@ export function buildApp({ store, config, logStream, metrics, clickToCall, webDi
   registerOpenApi(app, VERSION);
   // Routes are added once the OpenAPI plugin has loaded, so that it sees every one.
   app.register(async (api) => {
-    registerHealth(api, store);
-    registerMetricsRoute(api, metrics);
-    registerOauthToken(api, store, config.tokenTtlSeconds);
-    registerOauthMetadata(api);
-    registerGetAccount(api, store);
-    registerListCalls(api, store, recordingService);
-    registerExportCalls(api, store);
-    registerImportCalls(api, store);
-    registerPbxEvents(api, store);
-    registerFreeswitchCdr(api, store, { recordingBaseUrl: config.recordingBaseUrl ?? undefined });
-    registerGetCall(api, store, recordingService);
-    registerTags(api, store);
-    registerCallTags(api, store);
-    registerPhones(api, store);
-    registerEmployees(api, store);
-    registerWebhooks(api, store);
-    registerClickToCall(api, store, clickToCall ?? null);
-    registerDashboardSession(api, store, sessions.maxHours);
-    registerDashboardReports(api, store);
-    registerDashboardIntegrations(api, store, {
-      allowHttpHosts: config.webhooks?.allowHttpHosts ?? [],
-      webhookTimeoutMs: config.webhooks?.timeoutMs ?? 2000,
+    registerRouteAccess(api, store);
+    registerRoutes(api, {
+      store,
+      recordings: recordingService,
+      clickToCall: clickToCall ?? null,
+      ai: new AiService(store, ai ?? null),
+      metrics,
+      tokenTtlSeconds: config.tokenTtlSeconds,
+      cdrFormat: { recordingBaseUrl: config.recordingBaseUrl ?? undefined },
+      sessionMaxHours: sessions.maxHours,
+      integrations: {
+        allowHttpHosts: config.webhooks?.allowHttpHosts ?? [],
+        webhookTimeoutMs: config.webhooks?.timeoutMs ?? 2000,
+      },
     });
-    registerCallAi(api, store, new AiService(store, ai ?? null));
-    registerAiSettings(api, store);
-    registerRecordings(api, store, recordingService);
   });
   // After every route: each known path answers the methods it lacks with a 405.
   app.register(async (scope) => scope.answerOtherMethods());

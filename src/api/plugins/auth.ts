@@ -5,6 +5,7 @@ import type { Scope } from '../../domain/scopes.js';
 import { nowSeconds } from '../../domain/time.js';
 import type { Store } from '../../store/store.js';
 import type { User } from '../../store/user-store.js';
+import { documentAccess } from '../schemas/responses.js';
 import { authenticateSession } from './session.js';
 
 export interface AuthContext {
@@ -18,16 +19,26 @@ export interface AuthContext {
   user?: User;
 }
 
+/**
+ * Who may call a route, stated once in its `config.access`; registerRouteAccess
+ * turns it into the check and into the operation's security in the document.
+ * - a scope: a bearer token, or a dashboard session, granted it;
+ * - `{ scope, clientCredentials: true }`: the same, or the client's own id and
+ *   secret in HTTP Basic (a PBX posting its calls cannot renew tokens, but can
+ *   send fixed credentials);
+ * - `'admin'`: a dashboard session with the admin role, or a token with
+ *   settings.write;
+ * - `'public'`: anyone; what the route needs it checks itself (the token
+ *   endpoint, a signed link, the dashboard's sign-in).
+ */
+export type Access = Scope | { scope: Scope; clientCredentials: true } | 'admin' | 'public';
+
 declare module 'fastify' {
   interface FastifyRequest {
     auth: AuthContext | null;
   }
   interface FastifyContextConfig {
-    /**
-     * The route also takes the client's own credentials in HTTP Basic: a PBX
-     * posting its calls cannot renew tokens, but can send fixed credentials.
-     */
-    clientCredentials?: boolean;
+    access?: Access;
   }
 }
 
@@ -47,7 +58,8 @@ async function authenticate(store: Store, request: FastifyRequest): Promise<Auth
     if (session) return session;
     throw new ApiError('MISSING_TOKEN', '', challenge());
   }
-  if (request.routeOptions.config?.clientCredentials && /^Basic /i.test(header)) return authenticateClient(store, request, header);
+  const access = request.routeOptions.config?.access;
+  if (typeof access === 'object' && access.clientCredentials && /^Basic /i.test(header)) return authenticateClient(store, request, header);
   const match = BEARER.exec(header);
   if (!match) {
     throw new ApiError('MALFORMED_AUTHORIZATION', '', challenge('invalid_request', 'Authorization must be: Bearer <token>'));
@@ -79,8 +91,8 @@ const resolved = new WeakMap<FastifyRequest, Promise<AuthContext>>();
 
 /**
  * The request's bearer token resolved to its client, looked up once per request:
- * the rate limiter keys on it and requireScope checks it. Rejects with the 401
- * ApiError that requireScope answers with (or the store's error).
+ * the rate limiter keys on it and the route's access check reads it. Rejects
+ * with the 401 ApiError that the check answers with (or the store's error).
  */
 export function resolveAuth(store: Store, request: FastifyRequest): Promise<AuthContext> {
   let auth = resolved.get(request);
@@ -113,4 +125,49 @@ export function requireScope(store: Store, scope: Scope): preHandlerAsyncHookHan
     }
     request.auth = auth;
   };
+}
+
+/**
+ * API clients are for the account's admins: a session needs the admin role
+ * (members are refused whatever they send), a bearer token every power over
+ * settings.
+ */
+function requireAdmin(store: Store): preHandlerAsyncHookHandler {
+  return async (request: FastifyRequest) => {
+    const auth = await resolveAuth(store, request);
+    if (auth.user) {
+      if (auth.user.role !== 'admin') throw new ApiError('ADMIN_ONLY');
+    } else if (!auth.scopes.has('settings.write')) {
+      throw new ApiError('INSUFFICIENT_SCOPE', 'settings.write', { 'WWW-Authenticate': 'Bearer realm="sipsim", error="insufficient_scope", scope="settings.write"' });
+    }
+    request.auth = auth;
+  };
+}
+
+function accessCheck(store: Store, access: Access): preHandlerAsyncHookHandler | null {
+  if (access === 'public') return null;
+  if (access === 'admin') return requireAdmin(store);
+  return requireScope(store, typeof access === 'string' ? access : access.scope);
+}
+
+/**
+ * Every route registered in `app` states its access (see Access): this turns it
+ * into the check, which runs before the route's own preValidation, and into the
+ * security and the error answers of its operation in the document. A route that
+ * states none stops the app from starting.
+ */
+export function registerRouteAccess(app: FastifyInstance, store: Store): void {
+  app.addHook('onRoute', (route) => {
+    const access = route.config?.access;
+    if (access === undefined) throw new Error(`${String(route.method)} ${route.url} does not state who may call it: set config.access`);
+    const check = accessCheck(store, access);
+    if (check) {
+      const own = route.preValidation ?? [];
+      route.preValidation = [check, ...(Array.isArray(own) ? own : [own])];
+    }
+    // A new schema rather than a change to the route's own, which its HEAD twin shares.
+    const { security, errors } = documentAccess(access);
+    const schema = route.schema ?? {};
+    route.schema = { ...schema, security, ...(errors ? { response: { ...(schema.response as object), ...errors } } : {}) };
+  });
 }

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Store } from '../../store/store.js';
-import { PUBLIC } from '../schemas/responses.js';
 
 export interface MetricsOptions {
   /**
@@ -107,10 +106,10 @@ export function registerMetricsRoute(app: FastifyInstance, options: MetricsOptio
   app.get(
     '/metrics',
     {
+      config: { access: 'public' },
       schema: {
         tags: ['Health'],
         operationId: 'metrics',
-        ...PUBLIC,
         summary: 'Prometheus metrics: requests by route and status, latencies, store pool, rate-limit refusals, process',
         response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
       },

@@ -3,6 +3,7 @@ import { CALL_TYPES, SIP_STATUSES, type CallResource } from '../../domain/call.j
 import { HEX_COLOR, PHONE_STATUSES, type EmployeeResource, type PhoneResource, type TagResource } from '../../domain/directory.js';
 import { errorRegistry, type ErrorCode } from '../../domain/errors.js';
 import type { Scope } from '../../domain/scopes.js';
+import type { Access } from '../plugins/auth.js';
 import { ImportedCall, PbxEvent } from './ingest.js';
 
 /**
@@ -295,21 +296,24 @@ export function errors(...statuses: ErrorStatus[]): Record<number, object> {
   );
 }
 
-/** Every route behind a token: no valid token, a missing scope, the rate limit, the store gone. */
-export const GUARDED: ErrorStatus[] = [401, 403, 429, 503];
-/** Every route that reads a body: a broken, oversized or unreadable one. */
-export const WITH_BODY: ErrorStatus[] = [400, 413, 415];
+/** The errors of every route that reads a body: a broken, oversized or unreadable one. */
+export const BODY_ERRORS: ErrorStatus[] = [400, 413, 415];
 
-/** An operation anyone may call: no token, no client credentials. */
-export const PUBLIC = { security: [] as Array<Record<string, string[]>> };
+type Security = Array<Record<string, string[]>>;
 
-/** The OAuth 2.0 scope an operation needs. */
-export const needs = (scope: Scope) => ({ security: [{ oauth2: [scope] }] });
-
-/** The scope an operation needs, from a token or from the client's own credentials in HTTP Basic. */
-export const needsFromPbx = (scope: Scope) => ({
-  security: [{ oauth2: [scope] }, { clientBasic: [] }] as Array<Record<string, string[]>>,
-});
+/**
+ * What a route's access (see plugins/auth.ts) puts in its operation: the
+ * security, and for a route behind credentials the answers that checking them
+ * and counting them give (no valid credentials, a missing scope, the rate
+ * limit, the store gone).
+ */
+export function documentAccess(access: Access): { security: Security; errors: Record<number, object> | null } {
+  if (access === 'public') return { security: [], errors: null };
+  const scope: Scope = access === 'admin' ? 'settings.write' : typeof access === 'string' ? access : access.scope;
+  const security: Security = [{ oauth2: [scope] }];
+  if (typeof access === 'object' && access.clientCredentials) security.push({ clientBasic: [] });
+  return { security, errors: errors(401, 403, 429, 503) };
+}
 
 // ---- the token endpoint (RFC 6749 section 5) ----
 
