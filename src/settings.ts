@@ -4,7 +4,8 @@ import { DEFAULT_DATABASE_URL } from './store/engine.js';
  * Every setting sipsim reads from the environment, described once. `Config`
  * (config.ts) loads and checks them from here, the CLI builds its options from
  * here, and docs/configuration.md is generated from here (`npm run docs:settings`).
- * Nothing else reads a SIPSIM_* variable.
+ * Nothing else reads a SIPSIM_* variable. Over 500 lines because it is one
+ * table, an entry per setting, kept whole so that it is the one place to look.
  */
 
 export type SettingType =
