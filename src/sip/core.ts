@@ -2,6 +2,9 @@
  * The user agent core: one UDP socket, the transactions on it, and the
  * dispatch of what arrives to the dialogs this agent started. Anything else
  * is refused: this agent places calls, it never takes or relays them.
+ *
+ * Over 500 lines because the matching of what arrives (RFC 3261 §17.1.3,
+ * §17.2.3, §12.2.2) is one set of rules that must be read together.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';

@@ -3,6 +3,9 @@
  * from the first request to the last BYE. It speaks SIP; what to put in the
  * bodies and what a peer's request means for the call is left to its
  * handler, the third-party call that holds it.
+ *
+ * Over 500 lines because it is one state machine (calling, early, confirmed,
+ * terminated) and every transition reads best beside the others.
  */
 import { ALLOW, localResponse, type OutgoingRequest, type SipCore, type DialogUser } from './core.js';
 import { Dialog, DialogError } from './dialog.js';

@@ -23,6 +23,9 @@
  * marks it inactive, so the phone keeps the call while nothing flows. The
  * target gets no offer in its INVITE (a late offer), so that the offer it
  * makes in its 200 can go to the phone as is once it answers.
+ *
+ * Over 500 lines because the flow above is one sequence: each step, its
+ * timer and its way of failing stay in the order the diagram shows.
  */
 import { SipCore, type SipLogger, type SipTraceEvent } from './core.js';
 import type { DigestCredentials } from './digest.js';
