@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -9,6 +10,7 @@ import { defineConfig } from 'vitest/config';
  */
 const UNIT = [
   'test/architecture/**/*.test.ts',
+  'test/config/**/*.test.ts',
   'test/domain/**/*.test.ts',
   'test/ingest/**/*.test.ts',
   'test/sip/**/*.test.ts',
@@ -24,9 +26,22 @@ const shared = {
   hookTimeout: 60000,
 };
 
+/**
+ * Test files at once, for all four projects together (vitest runs projects of one
+ * `sequence.groupOrder` in one pool, so unit and types run alongside the slow ones).
+ * vitest's default, one less than the cores, is a single worker on a 2-core machine:
+ * every file then waits for the one before, though an end-to-end file spends most of
+ * its time waiting on the processes it starts (the built CLI, a server, Chromium,
+ * PostgreSQL). One worker per core, at least two, fills those waits without more
+ * workers than cores (cores + 1 timed out more tests on a loaded machine).
+ * `--maxWorkers=N` on the command line still wins.
+ */
+const WORKERS = Math.max(2, availableParallelism());
+
 export default defineConfig({
   test: {
     ...shared,
+    maxWorkers: WORKERS,
     projects: [
       { extends: true, test: { name: 'unit', include: UNIT } },
       {
