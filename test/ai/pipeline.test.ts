@@ -15,7 +15,7 @@ import { DEFAULT_RECORDINGS_CONFIG } from '../../src/config.js';
 import { checkRating } from '../../src/domain/ai.js';
 import { deriveCall } from '../../src/domain/call.js';
 import { RecordingService } from '../../src/recordings/service.js';
-import { ENGINES, engineAvailable, openTestStore } from '../helpers/engines.js';
+import { describeEngines, openTestStore } from '../helpers/engines.js';
 import { callInput, TEST_CONFIG } from '../helpers/fixture.js';
 import { SPEECH_TOOLS_READY } from '../helpers/tools.js';
 
@@ -267,61 +267,59 @@ describe.skipIf(!SPEECH_TOOLS_READY)('the recognizer and chat clients against an
   });
 });
 
-describe.skipIf(!SPEECH_TOOLS_READY).each(ENGINES)('a PBX-pushed stereo recording through the pipeline on %s', (engine) => {
-  describe.skipIf(!engineAvailable(engine))('', () => {
-    it('is transcribed channel by channel, merged by time, then summarised and rated', async () => {
-      const { store, close } = await openTestStore(engine);
-      const storeDir = mkdtempSync(join(tmpdir(), 'sipsim-pipeline-store-'));
-      const recordings = new RecordingService(store, { ...DEFAULT_RECORDINGS_CONFIG, storeDir });
-      const ai = new OpenAiEngine({ url: openai.url, model: 'whisper-test', apiKey: 'test-key' }, { url: openai.url, model: 'llm-test', apiKey: 'test-key' }, recordings);
-      const app = buildApp({ store, config: TEST_CONFIG, ai, recordings });
-      const worker = new AiWorker(store.aiJobs, store.aiSettings, ai, { concurrency: 2, timeoutMs: 60_000, maxAttempts: 2, retryBaseMs: 10, retryMaxMs: 20, pollMs: 20 });
-      try {
-        const accountId = (await store.createAccount({ name: 'Own PBX' })).id;
-        const { client, clientSecret } = await issueClient(store, accountId, {});
-        const token = (await app.inject({ method: 'POST', url: '/oauth/token', payload: { grant_type: 'client_credentials', client_id: client.clientId, client_secret: clientSecret } })).json().access_token;
-        const auth = { authorization: `Bearer ${token}` };
-        const [callId] = await store.insertCalls(accountId, [deriveCall({ ...callInput({ start: '2025-04-01T09:00:00Z' }), pbxId: 'stereo-1' })]);
-        expect((await app.inject({ method: 'POST', url: `/api/v2/calls/${callId}/transcription`, headers: auth })).statusCode).toBe(409);
-        const pushed = await app.inject({ method: 'PUT', url: '/api/v2/pbx/recordings/stereo-1', headers: { ...auth, 'content-type': 'audio/wav' }, payload: recording.file });
-        expect(pushed.statusCode).toBe(201);
-        openai.heard.length = 0;
-        openai.chats.length = 0;
-        expect((await app.inject({ method: 'POST', url: `/api/v2/calls/${callId}/transcription`, headers: auth })).statusCode).toBe(201);
-        worker.start();
-        for (;;) {
-          const rating = await store.aiJobs.get(accountId, callId!, 'rating');
-          const summary = await store.aiJobs.get(accountId, callId!, 'summary');
-          const transcript = await store.aiJobs.get(accountId, callId!, 'transcription');
-          if (transcript?.status === 'failed') throw new Error(transcript.lastError ?? 'failed');
-          if (rating?.status && rating.status !== 'pending' && summary?.status && summary.status !== 'pending') break;
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        expect(openai.problems).toEqual([]);
-        // Sent channel by channel: the caller's stretches, then the receiver's.
-        expect(openai.heard.map((h) => h.channelOfAudio)).toEqual([0, 0, 1, 1]);
-        const got = (await app.inject({ method: 'GET', url: `/api/v2/calls/${callId}/transcription`, headers: auth })).json().data;
-        expect(got.speech_state).toBe('speech_recognized');
-        expect(got.payload.map((s: { channel: number; text: string }) => [s.channel, s.text])).toEqual(LINES.map((l) => [l.channel, l.text]));
-        got.payload.forEach((s: { start: number; end: number }, i: number) => {
-          expect(Math.abs(s.start - recording.placed[i]!.start)).toBeLessThanOrEqual(0.3);
-          expect(Math.abs(s.end - recording.placed[i]!.end)).toBeLessThanOrEqual(0.3);
-        });
-        const [summaryChat, ratingChat] = [openai.chats.find((c) => !c.response_format), openai.chats.find((c) => c.response_format)];
-        expect(summaryChat!.messages.at(-1).content).toContain(`Customer: ${LINES[0]!.text}`);
-        expect(summaryChat!.messages.at(-1).content).toContain(`Agent: ${LINES[1]!.text}`);
-        expect(ratingChat!.response_format).toMatchObject({ type: 'json_schema', json_schema: { name: 'call_rating', strict: true } });
-        const rating = (await app.inject({ method: 'GET', url: `/api/v2/calls/${callId}/rating`, headers: auth })).json().data;
-        expect(rating).toMatchObject({ status: 'done', overall_score: 8 });
-        expect(rating.criteria_scores.map((c: { name: string }) => c.name)).toEqual(['Politeness', 'Problem Resolution', 'Product Knowledge']);
-        const summary = (await app.inject({ method: 'GET', url: `/api/v2/calls/${callId}/summary`, headers: auth })).json().data;
-        expect(summary.summary).toMatch(/^The customer called about an order/);
-      } finally {
-        await worker.stop();
-        await app.close();
-        await close();
-        rmSync(storeDir, { recursive: true, force: true });
+describeEngines('a PBX-pushed stereo recording through the pipeline', { skipIf: !SPEECH_TOOLS_READY }, (engine) => {
+  it('is transcribed channel by channel, merged by time, then summarised and rated', async () => {
+    const { store, close } = await openTestStore(engine);
+    const storeDir = mkdtempSync(join(tmpdir(), 'sipsim-pipeline-store-'));
+    const recordings = new RecordingService(store, { ...DEFAULT_RECORDINGS_CONFIG, storeDir });
+    const ai = new OpenAiEngine({ url: openai.url, model: 'whisper-test', apiKey: 'test-key' }, { url: openai.url, model: 'llm-test', apiKey: 'test-key' }, recordings);
+    const app = buildApp({ store, config: TEST_CONFIG, ai, recordings });
+    const worker = new AiWorker(store.aiJobs, store.aiSettings, ai, { concurrency: 2, timeoutMs: 60_000, maxAttempts: 2, retryBaseMs: 10, retryMaxMs: 20, pollMs: 20 });
+    try {
+      const accountId = (await store.createAccount({ name: 'Own PBX' })).id;
+      const { client, clientSecret } = await issueClient(store, accountId, {});
+      const token = (await app.inject({ method: 'POST', url: '/oauth/token', payload: { grant_type: 'client_credentials', client_id: client.clientId, client_secret: clientSecret } })).json().access_token;
+      const auth = { authorization: `Bearer ${token}` };
+      const [callId] = await store.insertCalls(accountId, [deriveCall({ ...callInput({ start: '2025-04-01T09:00:00Z' }), pbxId: 'stereo-1' })]);
+      expect((await app.inject({ method: 'POST', url: `/api/v2/calls/${callId}/transcription`, headers: auth })).statusCode).toBe(409);
+      const pushed = await app.inject({ method: 'PUT', url: '/api/v2/pbx/recordings/stereo-1', headers: { ...auth, 'content-type': 'audio/wav' }, payload: recording.file });
+      expect(pushed.statusCode).toBe(201);
+      openai.heard.length = 0;
+      openai.chats.length = 0;
+      expect((await app.inject({ method: 'POST', url: `/api/v2/calls/${callId}/transcription`, headers: auth })).statusCode).toBe(201);
+      worker.start();
+      for (;;) {
+        const rating = await store.aiJobs.get(accountId, callId!, 'rating');
+        const summary = await store.aiJobs.get(accountId, callId!, 'summary');
+        const transcript = await store.aiJobs.get(accountId, callId!, 'transcription');
+        if (transcript?.status === 'failed') throw new Error(transcript.lastError ?? 'failed');
+        if (rating?.status && rating.status !== 'pending' && summary?.status && summary.status !== 'pending') break;
+        await new Promise((r) => setTimeout(r, 50));
       }
-    }, 60_000);
-  });
+      expect(openai.problems).toEqual([]);
+      // Sent channel by channel: the caller's stretches, then the receiver's.
+      expect(openai.heard.map((h) => h.channelOfAudio)).toEqual([0, 0, 1, 1]);
+      const got = (await app.inject({ method: 'GET', url: `/api/v2/calls/${callId}/transcription`, headers: auth })).json().data;
+      expect(got.speech_state).toBe('speech_recognized');
+      expect(got.payload.map((s: { channel: number; text: string }) => [s.channel, s.text])).toEqual(LINES.map((l) => [l.channel, l.text]));
+      got.payload.forEach((s: { start: number; end: number }, i: number) => {
+        expect(Math.abs(s.start - recording.placed[i]!.start)).toBeLessThanOrEqual(0.3);
+        expect(Math.abs(s.end - recording.placed[i]!.end)).toBeLessThanOrEqual(0.3);
+      });
+      const [summaryChat, ratingChat] = [openai.chats.find((c) => !c.response_format), openai.chats.find((c) => c.response_format)];
+      expect(summaryChat!.messages.at(-1).content).toContain(`Customer: ${LINES[0]!.text}`);
+      expect(summaryChat!.messages.at(-1).content).toContain(`Agent: ${LINES[1]!.text}`);
+      expect(ratingChat!.response_format).toMatchObject({ type: 'json_schema', json_schema: { name: 'call_rating', strict: true } });
+      const rating = (await app.inject({ method: 'GET', url: `/api/v2/calls/${callId}/rating`, headers: auth })).json().data;
+      expect(rating).toMatchObject({ status: 'done', overall_score: 8 });
+      expect(rating.criteria_scores.map((c: { name: string }) => c.name)).toEqual(['Politeness', 'Problem Resolution', 'Product Knowledge']);
+      const summary = (await app.inject({ method: 'GET', url: `/api/v2/calls/${callId}/summary`, headers: auth })).json().data;
+      expect(summary.summary).toMatch(/^The customer called about an order/);
+    } finally {
+      await worker.stop();
+      await app.close();
+      await close();
+      rmSync(storeDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallResource } from '../../src/domain/call.js';
 import { formatDateTime, zoneOffsetSeconds } from '../../src/domain/time.js';
 import { hoursOfWindow, offsetSegments } from '../../src/reports/call-report.js';
-import { ENGINES, engineAvailable } from '../helpers/engines.js';
+import { describeEngines } from '../helpers/engines.js';
 import { at, createHarness, type ApiHarness } from '../helpers/fixture.js';
 import type { CallInput } from '../../src/domain/call.js';
 
@@ -71,119 +71,117 @@ function clientFigures(calls: CallResource[]) {
  * for the same window, in the account's zone (one whose hours start at half
  * past in UTC), across a change to summer time (a 23-hour day), on both engines.
  */
-describe.each(ENGINES)('dashboard reports on %s', (engine) => {
-  describe.skipIf(!engineAvailable(engine))('', () => {
-    let h: ApiHarness;
-    let accountId: number;
-    let token: string;
-    const employeeNames = new Map<number, string>();
+describeEngines('dashboard reports', (engine) => {
+  let h: ApiHarness;
+  let accountId: number;
+  let token: string;
+  const employeeNames = new Map<number, string>();
 
-    beforeAll(async () => {
-      h = await createHarness(engine);
-      accountId = (await h.store.createAccount({ name: 'Newfoundland office', timezone: ZONE })).id;
-      token = await h.token('calls.read', accountId);
-      for (const name of ['Ana', 'Bruno', 'Chloé']) {
-        const e = await h.store.createEmployee(accountId, { name });
-        employeeNames.set(e.id, name);
-      }
-      const employeeIds = [...employeeNames.keys()];
-      const next = random(engine === 'sqlite' ? 7 : 11);
-      const calls: CallInput[] = [];
-      // 8 March 2025 12:00 to 10 March 12:00 UTC: St John's moves to summer time on the 9th at 05:30 UTC.
-      const start = at('2025-03-08T12:00:00Z');
-      for (let i = 0; i < 400; i++) {
-        const startTime = start + Math.floor(next() * 48 * 3600);
-        const direction = next() < 0.7 ? 'inbound' : 'outbound';
-        const answered = next() < 0.75;
-        const wait = 1 + Math.floor(next() * 40);
-        const talk = Math.floor(next() * 900);
-        calls.push({
-          direction,
-          voicemail: direction === 'inbound' && !answered && next() < 0.3,
-          callerNumber: `+3361234${String(i).padStart(4, '0')}`,
-          targetNumber: '+33198765432',
-          sipCode: answered ? 200 : 486,
-          employeeId: next() < 0.85 ? employeeIds[Math.floor(next() * employeeIds.length)]! : null,
-          startTime,
-          answeredTime: answered ? startTime + wait : null,
-          endTime: answered ? startTime + wait + talk : startTime + wait,
-        });
-      }
-      // A call in another account at the same times counts nowhere here.
-      await h.insert([{ ...calls[0]!, callerNumber: '+33600000000' }]);
-      await h.insert(calls, accountId);
-    });
-    afterAll(() => h?.close());
-
-    const allCalls = async (from: string, to: string): Promise<CallResource[]> => {
-      const out: CallResource[] = [];
-      let page: string | undefined;
-      do {
-        const query = new URLSearchParams({ start_time: from, end_time: to, limit: '1000', ...(page ? { page } : {}) });
-        const response = await h.app.inject({ method: 'GET', url: `/api/v2/calls?${query}`, headers: { authorization: `Bearer ${token}` } });
-        expect(response.statusCode).toBe(200);
-        out.push(...response.json().data);
-        page = response.json().pagination.page;
-      } while (page);
-      return out;
-    };
-
-    const report = async (from: string, to: string) => {
-      const response = await h.app.inject({
-        method: 'GET',
-        url: `/dashboard/api/reports?${new URLSearchParams({ from, to })}`,
-        headers: { authorization: `Bearer ${token}` },
+  beforeAll(async () => {
+    h = await createHarness(engine);
+    accountId = (await h.store.createAccount({ name: 'Newfoundland office', timezone: ZONE })).id;
+    token = await h.token('calls.read', accountId);
+    for (const name of ['Ana', 'Bruno', 'Chloé']) {
+      const e = await h.store.createEmployee(accountId, { name });
+      employeeNames.set(e.id, name);
+    }
+    const employeeIds = [...employeeNames.keys()];
+    const next = random(engine === 'sqlite' ? 7 : 11);
+    const calls: CallInput[] = [];
+    // 8 March 2025 12:00 to 10 March 12:00 UTC: St John's moves to summer time on the 9th at 05:30 UTC.
+    const start = at('2025-03-08T12:00:00Z');
+    for (let i = 0; i < 400; i++) {
+      const startTime = start + Math.floor(next() * 48 * 3600);
+      const direction = next() < 0.7 ? 'inbound' : 'outbound';
+      const answered = next() < 0.75;
+      const wait = 1 + Math.floor(next() * 40);
+      const talk = Math.floor(next() * 900);
+      calls.push({
+        direction,
+        voicemail: direction === 'inbound' && !answered && next() < 0.3,
+        callerNumber: `+3361234${String(i).padStart(4, '0')}`,
+        targetNumber: '+33198765432',
+        sipCode: answered ? 200 : 486,
+        employeeId: next() < 0.85 ? employeeIds[Math.floor(next() * employeeIds.length)]! : null,
+        startTime,
+        answeredTime: answered ? startTime + wait : null,
+        endTime: answered ? startTime + wait + talk : startTime + wait,
       });
-      expect(response.statusCode, response.body).toBe(200);
-      return response.json().data;
-    };
+    }
+    // A call in another account at the same times counts nowhere here.
+    await h.insert([{ ...calls[0]!, callerNumber: '+33600000000' }]);
+    await h.insert(calls, accountId);
+  });
+  afterAll(() => h?.close());
 
-    it.each([
-      ['the day of the change to summer time, in St John\'s', '2025-03-09T00:00:00-03:30', '2025-03-09T23:59:59-02:30', 23],
-      ['a whole local day before it', '2025-03-08T00:00:00-03:30', '2025-03-08T23:59:59-03:30', 24],
-      ['an odd window with fractional ends', '2025-03-08T13:17:09.5Z', '2025-03-10T09:03:00.25Z', 45],
-    ])('gives the figures the calls list gives over %s', async (_name, from, to, hours) => {
-      const [data, calls] = await Promise.all([report(from, to), allCalls(from, to)]);
-      const expected = clientFigures(calls);
-      expect(calls.length).toBeGreaterThan(50);
-      expect(data.timezone).toBe(ZONE);
-      expect(data.total_calls).toBe(expected.total_calls);
-      expect(data.incoming_calls).toBe(expected.incoming_calls);
-      expect(data.answered_incoming_calls).toBe(expected.answered_incoming_calls);
-      expect(data.answer_rate).toBe(expected.answer_rate);
-      expect(data.wait_p50_sec).toBe(expected.wait_p50_sec);
-      expect(data.wait_p90_sec).toBe(expected.wait_p90_sec);
-      expect(data.calls_per_hour).toHaveLength(hours);
-      const nonZero = Object.fromEntries(data.calls_per_hour.filter((r: { total: number }) => r.total > 0).map(({ hour, ...rest }: { hour: string }) => [hour, rest]));
-      expect(nonZero).toEqual(Object.fromEntries(expected.perHour));
-      expect(data.missed_per_hour).toEqual(data.calls_per_hour.map((r: { hour: string; missed: number }) => ({ hour: r.hour, missed: r.missed })));
-      expect(data.employees).toEqual(expected.employees.map((e) => ({ ...e, name: employeeNames.get(e.employee_id) })));
-      expect(data.longest_calls).toEqual(expected.longest);
-    });
+  const allCalls = async (from: string, to: string): Promise<CallResource[]> => {
+    const out: CallResource[] = [];
+    let page: string | undefined;
+    do {
+      const query = new URLSearchParams({ start_time: from, end_time: to, limit: '1000', ...(page ? { page } : {}) });
+      const response = await h.app.inject({ method: 'GET', url: `/api/v2/calls?${query}`, headers: { authorization: `Bearer ${token}` } });
+      expect(response.statusCode).toBe(200);
+      out.push(...response.json().data);
+      page = response.json().pagination.page;
+    } while (page);
+    return out;
+  };
 
-    it('starts each hour on the local hour, and has 23 of them on the day summer time begins', async () => {
-      const data = await report('2025-03-09T00:00:00-03:30', '2025-03-09T23:59:59-02:30');
-      const hours = data.calls_per_hour.map((r: { hour: string }) => r.hour);
-      expect(hours[0]).toBe('2025-03-09T03:30:00Z');
-      expect(hours[1]).toBe('2025-03-09T04:30:00Z');
-      // 05:30 UTC is 03:00 local: the local 02:00 hour does not exist.
-      expect(hours[2]).toBe('2025-03-09T05:30:00Z');
-      expect(hours[22]).toBe('2025-03-10T01:30:00Z');
+  const report = async (from: string, to: string) => {
+    const response = await h.app.inject({
+      method: 'GET',
+      url: `/dashboard/api/reports?${new URLSearchParams({ from, to })}`,
+      headers: { authorization: `Bearer ${token}` },
     });
+    expect(response.statusCode, response.body).toBe(200);
+    return response.json().data;
+  };
 
-    it('refuses a window without its ends, with an end before its start, or over 366 days', async () => {
-      for (const query of ['', 'from=2025-03-30T00:00:00Z', 'from=yesterday&to=2025-03-30T00:00:00Z', 'from=2025-03-30T00:00:00Z&to=2025-03-29T00:00:00Z', 'from=2024-01-01T00:00:00Z&to=2025-03-01T00:00:00Z']) {
-        const response = await h.app.inject({ method: 'GET', url: `/dashboard/api/reports?${query}`, headers: { authorization: `Bearer ${token}` } });
-        expect(response.statusCode, query).toBe(400);
-        expect(response.json().code).toBe('INVALID_PARAMETER');
-      }
-    });
+  it.each([
+    ['the day of the change to summer time, in St John\'s', '2025-03-09T00:00:00-03:30', '2025-03-09T23:59:59-02:30', 23],
+    ['a whole local day before it', '2025-03-08T00:00:00-03:30', '2025-03-08T23:59:59-03:30', 24],
+    ['an odd window with fractional ends', '2025-03-08T13:17:09.5Z', '2025-03-10T09:03:00.25Z', 45],
+  ])('gives the figures the calls list gives over %s', async (_name, from, to, hours) => {
+    const [data, calls] = await Promise.all([report(from, to), allCalls(from, to)]);
+    const expected = clientFigures(calls);
+    expect(calls.length).toBeGreaterThan(50);
+    expect(data.timezone).toBe(ZONE);
+    expect(data.total_calls).toBe(expected.total_calls);
+    expect(data.incoming_calls).toBe(expected.incoming_calls);
+    expect(data.answered_incoming_calls).toBe(expected.answered_incoming_calls);
+    expect(data.answer_rate).toBe(expected.answer_rate);
+    expect(data.wait_p50_sec).toBe(expected.wait_p50_sec);
+    expect(data.wait_p90_sec).toBe(expected.wait_p90_sec);
+    expect(data.calls_per_hour).toHaveLength(hours);
+    const nonZero = Object.fromEntries(data.calls_per_hour.filter((r: { total: number }) => r.total > 0).map(({ hour, ...rest }: { hour: string }) => [hour, rest]));
+    expect(nonZero).toEqual(Object.fromEntries(expected.perHour));
+    expect(data.missed_per_hour).toEqual(data.calls_per_hour.map((r: { hour: string; missed: number }) => ({ hour: r.hour, missed: r.missed })));
+    expect(data.employees).toEqual(expected.employees.map((e) => ({ ...e, name: employeeNames.get(e.employee_id) })));
+    expect(data.longest_calls).toEqual(expected.longest);
+  });
 
-    it('needs calls.read', async () => {
-      const other = await h.token('tags.read', accountId);
-      const response = await h.app.inject({ method: 'GET', url: '/dashboard/api/reports?from=2025-03-30T00:00:00Z&to=2025-03-31T00:00:00Z', headers: { authorization: `Bearer ${other}` } });
-      expect(response.statusCode).toBe(403);
-    });
+  it('starts each hour on the local hour, and has 23 of them on the day summer time begins', async () => {
+    const data = await report('2025-03-09T00:00:00-03:30', '2025-03-09T23:59:59-02:30');
+    const hours = data.calls_per_hour.map((r: { hour: string }) => r.hour);
+    expect(hours[0]).toBe('2025-03-09T03:30:00Z');
+    expect(hours[1]).toBe('2025-03-09T04:30:00Z');
+    // 05:30 UTC is 03:00 local: the local 02:00 hour does not exist.
+    expect(hours[2]).toBe('2025-03-09T05:30:00Z');
+    expect(hours[22]).toBe('2025-03-10T01:30:00Z');
+  });
+
+  it('refuses a window without its ends, with an end before its start, or over 366 days', async () => {
+    for (const query of ['', 'from=2025-03-30T00:00:00Z', 'from=yesterday&to=2025-03-30T00:00:00Z', 'from=2025-03-30T00:00:00Z&to=2025-03-29T00:00:00Z', 'from=2024-01-01T00:00:00Z&to=2025-03-01T00:00:00Z']) {
+      const response = await h.app.inject({ method: 'GET', url: `/dashboard/api/reports?${query}`, headers: { authorization: `Bearer ${token}` } });
+      expect(response.statusCode, query).toBe(400);
+      expect(response.json().code).toBe('INVALID_PARAMETER');
+    }
+  });
+
+  it('needs calls.read', async () => {
+    const other = await h.token('tags.read', accountId);
+    const response = await h.app.inject({ method: 'GET', url: '/dashboard/api/reports?from=2025-03-30T00:00:00Z&to=2025-03-31T00:00:00Z', headers: { authorization: `Bearer ${other}` } });
+    expect(response.statusCode).toBe(403);
   });
 });
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENGINES, engineAvailable } from '../helpers/engines.js';
+import { describeEngines } from '../helpers/engines.js';
 import { callInput, createHarness, type ApiHarness } from '../helpers/fixture.js';
 
-describe.each(ENGINES.filter(engineAvailable))('GET /dashboard/api/tags/counts on %s', (engine) => {
+describeEngines('GET /dashboard/api/tags/counts', (engine) => {
   let h: ApiHarness;
   let token: string;
   const tags: number[] = [];

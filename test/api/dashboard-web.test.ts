@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import type { Store } from '../../src/store/store.js';
 import { UserService } from '../../src/users/service.js';
-import { ENGINES, engineAvailable, openTestStore } from '../helpers/engines.js';
+import { describeEngines, openTestStore } from '../helpers/engines.js';
 import { TEST_CONFIG } from '../helpers/fixture.js';
 
 const INDEX = '<!doctype html><title>sipsim dashboard</title><script type="module" src="/assets/index-3f2a1b.js"></script>';
@@ -111,65 +111,63 @@ describe('the dashboard pages', () => {
  * client, the API read and written with it, signed out. Behind a trusted
  * proxy that says https, the cookie is Secure.
  */
-describe.each(ENGINES)('a dashboard session over a real port on %s', (engine) => {
-  describe.skipIf(!engineAvailable(engine))('', () => {
-    let store: Store;
-    let closeStore: () => Promise<void>;
-    let app: ReturnType<typeof buildApp>;
-    let base: string;
+describeEngines('a dashboard session over a real port', (engine) => {
+  let store: Store;
+  let closeStore: () => Promise<void>;
+  let app: ReturnType<typeof buildApp>;
+  let base: string;
 
-    beforeAll(async () => {
-      ({ store, close: closeStore } = await openTestStore(engine));
-      const account = await store.createAccount({ name: 'Acme', timezone: 'Europe/Paris' });
-      await new UserService(store).createUser({ accountId: account.id, email: 'ana@acme.example', name: 'Ana', password: 'ana password 1' });
-      app = buildApp({ store, config: { ...TEST_CONFIG, trustProxy: true }, webDir: null });
-      base = (await app.listen({ port: 0, host: '127.0.0.1' })).replace('[::1]', 'localhost');
+  beforeAll(async () => {
+    ({ store, close: closeStore } = await openTestStore(engine));
+    const account = await store.createAccount({ name: 'Acme', timezone: 'Europe/Paris' });
+    await new UserService(store).createUser({ accountId: account.id, email: 'ana@acme.example', name: 'Ana', password: 'ana password 1' });
+    app = buildApp({ store, config: { ...TEST_CONFIG, trustProxy: true }, webDir: null });
+    base = (await app.listen({ port: 0, host: '127.0.0.1' })).replace('[::1]', 'localhost');
+  });
+  afterAll(async () => {
+    await app?.close();
+    await closeStore?.();
+  });
+
+  it('signs in, reads and writes with the cookie, and signs out', async () => {
+    const signIn = await fetch(`${base}/dashboard/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: base },
+      body: JSON.stringify({ email: 'ana@acme.example', password: 'ana password 1' }),
     });
-    afterAll(async () => {
-      await app?.close();
-      await closeStore?.();
+    expect(signIn.status).toBe(200);
+    const { csrf_token: csrf, account } = ((await signIn.json()) as { data: { csrf_token: string; account: { timezone: string } } }).data;
+    expect(account.timezone).toBe('Europe/Paris');
+    const cookie = signIn.headers.getSetCookie()[0]!.split(';')[0]!;
+
+    const read = await fetch(`${base}/api/v2/account`, { headers: { cookie } });
+    expect(read.status).toBe(200);
+    expect(((await read.json()) as { data: { company_name: string } }).data.company_name).toBe('Acme');
+    const write = await fetch(`${base}/api/v2/tags`, {
+      method: 'POST',
+      headers: { cookie, origin: base, 'x-csrf-token': csrf, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Callback' }),
     });
-
-    it('signs in, reads and writes with the cookie, and signs out', async () => {
-      const signIn = await fetch(`${base}/dashboard/api/session`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', origin: base },
-        body: JSON.stringify({ email: 'ana@acme.example', password: 'ana password 1' }),
-      });
-      expect(signIn.status).toBe(200);
-      const { csrf_token: csrf, account } = ((await signIn.json()) as { data: { csrf_token: string; account: { timezone: string } } }).data;
-      expect(account.timezone).toBe('Europe/Paris');
-      const cookie = signIn.headers.getSetCookie()[0]!.split(';')[0]!;
-
-      const read = await fetch(`${base}/api/v2/account`, { headers: { cookie } });
-      expect(read.status).toBe(200);
-      expect(((await read.json()) as { data: { company_name: string } }).data.company_name).toBe('Acme');
-      const write = await fetch(`${base}/api/v2/tags`, {
-        method: 'POST',
-        headers: { cookie, origin: base, 'x-csrf-token': csrf, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'Callback' }),
-      });
-      expect(write.status).toBe(201);
-      const forged = await fetch(`${base}/api/v2/tags`, {
-        method: 'POST',
-        headers: { cookie, origin: 'https://attacker.example', 'x-csrf-token': csrf, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'Forged' }),
-      });
-      expect(forged.status).toBe(403);
-
-      const out = await fetch(`${base}/dashboard/api/session`, { method: 'DELETE', headers: { cookie, origin: base, 'x-csrf-token': csrf } });
-      expect(out.status).toBe(204);
-      expect((await fetch(`${base}/api/v2/account`, { headers: { cookie } })).status).toBe(401);
+    expect(write.status).toBe(201);
+    const forged = await fetch(`${base}/api/v2/tags`, {
+      method: 'POST',
+      headers: { cookie, origin: 'https://attacker.example', 'x-csrf-token': csrf, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Forged' }),
     });
+    expect(forged.status).toBe(403);
 
-    it('marks the cookie Secure when a trusted proxy says the request came over https', async () => {
-      const signIn = await fetch(`${base}/dashboard/api/session`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-forwarded-proto': 'https' },
-        body: JSON.stringify({ email: 'ana@acme.example', password: 'ana password 1' }),
-      });
-      expect(signIn.status).toBe(200);
-      expect(signIn.headers.getSetCookie()[0]).toMatch(/; Secure/);
+    const out = await fetch(`${base}/dashboard/api/session`, { method: 'DELETE', headers: { cookie, origin: base, 'x-csrf-token': csrf } });
+    expect(out.status).toBe(204);
+    expect((await fetch(`${base}/api/v2/account`, { headers: { cookie } })).status).toBe(401);
+  });
+
+  it('marks the cookie Secure when a trusted proxy says the request came over https', async () => {
+    const signIn = await fetch(`${base}/dashboard/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-proto': 'https' },
+      body: JSON.stringify({ email: 'ana@acme.example', password: 'ana password 1' }),
     });
+    expect(signIn.status).toBe(200);
+    expect(signIn.headers.getSetCookie()[0]).toMatch(/; Secure/);
   });
 });

@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ENGINES, engineAvailable } from '../helpers/engines.js';
+import { describeEngines } from '../helpers/engines.js';
 import { serveCli } from '../helpers/serve-cli.js';
 import { ADMIN, BROWSER_READY, MEMBER, accessibilityProblems, launchBrowser, newPage, screenshot, signIn, startDashboard, type Dashboard } from './support.js';
 
@@ -10,7 +10,7 @@ declare const document: any;
 // A browser, a server and a database per suite on a shared machine: steps wait on events, never on a clock, but may be slow.
 vi.setConfig({ testTimeout: 120_000 });
 
-describe.skipIf(!BROWSER_READY).each(ENGINES.filter(engineAvailable))("the call page's transcript, summary and rating on %s", (engine) => {
+describeEngines("the call page's transcript, summary and rating", { skipIf: !BROWSER_READY }, (engine) => {
   let dashboard: Dashboard;
   let browser: Browser;
 

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ENGINES, engineAvailable } from '../helpers/engines.js';
+import { describeEngines } from '../helpers/engines.js';
 import { ADMIN, BROWSER_READY, LOCKED, MEMBER, accessibilityProblems, launchBrowser, newPage, screenshot, signIn, startDashboard, type Dashboard } from './support.js';
 
 // Code run inside the page by page.evaluate: the browser's globals, untyped here (the tests compile without the DOM library).
@@ -12,7 +12,7 @@ declare const document: any;
 // A browser, a server and a database per suite on a shared machine: steps wait on events, never on a clock, but may be slow.
 vi.setConfig({ testTimeout: 120_000 });
 
-describe.skipIf(!BROWSER_READY).each(ENGINES.filter(engineAvailable))('signing in to the dashboard on %s', (engine) => {
+describeEngines('signing in to the dashboard', { skipIf: !BROWSER_READY }, (engine) => {
   let dashboard: Dashboard;
   let browser: Browser;
 

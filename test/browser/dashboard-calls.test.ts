@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { TZDate } from '@date-fns/tz';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ENGINES, engineAvailable } from '../helpers/engines.js';
+import { describeEngines } from '../helpers/engines.js';
 import {
   ADMIN,
   BROWSER_READY,
@@ -35,7 +35,7 @@ const ymd = (d: TZDate) => `${d.getFullYear()}-${String(d.getMonth() + 1).padSta
 // A browser, a server and a database per suite on a shared machine: steps wait on events, never on a clock, but may be slow.
 vi.setConfig({ testTimeout: 120_000 });
 
-describe.skipIf(!BROWSER_READY).each(ENGINES.filter(engineAvailable))('the Calls page on %s', (engine) => {
+describeEngines('the Calls page', { skipIf: !BROWSER_READY }, (engine) => {
   let dashboard: Dashboard;
   let browser: Browser;
 

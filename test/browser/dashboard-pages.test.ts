@@ -1,13 +1,13 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ENGINES, engineAvailable } from '../helpers/engines.js';
+import { describeEngines } from '../helpers/engines.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { ADMIN, BROWSER_READY, accessibilityProblems, launchBrowser, newPage, screenshot, signIn, startDashboard, type Dashboard } from './support.js';
 
 // A browser, a server and a database per suite on a shared machine: steps wait on events, never on a clock, but may be slow.
 vi.setConfig({ testTimeout: 120_000 });
 
-describe.skipIf(!BROWSER_READY).each(ENGINES.filter(engineAvailable))('the dashboard pages on %s', (engine) => {
+describeEngines('the dashboard pages', { skipIf: !BROWSER_READY }, (engine) => {
   let dashboard: Dashboard;
   let browser: Browser;
 

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { describe } from 'vitest';
 import { Store } from '../../src/store/store.js';
 
 /**
@@ -22,6 +23,49 @@ export const PG_SKIP_NOTICE =
 /** In CI (CI=true) nothing is skipped: a missing PostgreSQL fails the run. */
 export function engineAvailable(engine: EngineName): boolean {
   return engine === 'sqlite' || Boolean(PG_ADMIN_URL) || Boolean(process.env.CI);
+}
+
+/**
+ * Runs one suite on every engine, as "<title> on sqlite" and "<title> on postgres".
+ * PostgreSQL's copy is skipped when SIPSIM_TEST_DATABASE_URL is unset (the global
+ * setup says so with PG_SKIP_NOTICE, before and after the run). Each copy opens its
+ * own database in its own hooks (openTestStore, createHarness, createTestDatabase),
+ * so no two suites share one.
+ *
+ *   describeEngines('calls API', (engine) => {
+ *     let h: ApiHarness;
+ *     beforeAll(async () => { h = await createHarness(engine); });
+ *     afterAll(() => h?.close());
+ *     it('...', async () => { ... });
+ *   });
+ *
+ * A suite that also needs a tool passes `{ skipIf: !TOOL_READY }` before the body;
+ * `{ concurrent: true }` runs its tests at once, as describe.concurrent does.
+ * The old form it replaces:
+ *   describe.each(ENGINES)('calls API on %s', (engine) => {
+ *     describe.skipIf(!engineAvailable(engine))('', () => { ...body... });
+ *   });
+ */
+export function describeEngines(title: string, suite: (engine: EngineName) => void): void;
+export function describeEngines(title: string, options: EngineSuiteOptions, suite: (engine: EngineName) => void): void;
+export function describeEngines(
+  title: string,
+  optionsOrSuite: EngineSuiteOptions | ((engine: EngineName) => void),
+  maybeSuite?: (engine: EngineName) => void,
+): void {
+  const options = typeof optionsOrSuite === 'function' ? {} : optionsOrSuite;
+  const suite = typeof optionsOrSuite === 'function' ? optionsOrSuite : maybeSuite!;
+  for (const engine of ENGINES) {
+    const kind = options.skipIf || !engineAvailable(engine) ? describe.skip : describe;
+    const name = title ? `${title} on ${engine}` : `on ${engine}`;
+    (options.concurrent ? kind.concurrent : kind)(name, () => suite(engine));
+  }
+}
+
+export interface EngineSuiteOptions {
+  /** Skips every engine's copy, e.g. when a tool the suite needs is missing. */
+  skipIf?: boolean;
+  concurrent?: boolean;
 }
 
 export interface TestDatabase {

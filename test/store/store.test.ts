@@ -4,72 +4,70 @@ import { StoreConflictError, StoreUnavailableError } from '../../src/domain/erro
 import { mapStoreError } from '../../src/store/errors.js';
 import { sql } from 'kysely';
 import { Store } from '../../src/store/store.js';
-import { createTestDatabase, ENGINES, engineAvailable, openTestStore } from '../helpers/engines.js';
+import { describeEngines, createTestDatabase, engineAvailable, openTestStore } from '../helpers/engines.js';
 import { callInput } from '../helpers/fixture.js';
 
-describe.each(ENGINES)('store on %s', (engine) => {
-  describe.skipIf(!engineAvailable(engine))('', () => {
-    let store: Store;
-    let close: () => Promise<void>;
-    beforeAll(async () => {
-      ({ store, close } = await openTestStore(engine));
-    });
-    afterAll(() => close?.());
+describeEngines('store', (engine) => {
+  let store: Store;
+  let close: () => Promise<void>;
+  beforeAll(async () => {
+    ({ store, close } = await openTestStore(engine));
+  });
+  afterAll(() => close?.());
 
-    it('migrates once: a second run applies nothing', async () => {
-      expect(await store.migrate()).toEqual([]);
-    });
+  it('migrates once: a second run applies nothing', async () => {
+    expect(await store.migrate()).toEqual([]);
+  });
 
-    it('stores calls in order with their tags, and reads them back per account', async () => {
-      const account = await store.createAccount({ name: 'A' });
-      const other = await store.createAccount({ name: 'B' });
-      const tag = await store.createTag(account.id, { name: 'VIP' });
-      const ids = await store.insertCalls(account.id, [
-        { ...deriveCall(callInput({ start: '2024-03-01T10:00:00Z' })), tagIds: [tag.id, tag.id] },
-        deriveCall(callInput({ start: '2024-03-01T09:00:00Z', direction: 'outbound' })),
-      ]);
-      expect(ids).toHaveLength(2);
-      expect(ids[1]).toBeGreaterThan(ids[0]!);
-      const first = await store.getCall(account.id, ids[0]!);
-      expect(first).toMatchObject({ start_time: '2024-03-01T10:00:00Z', tags: [{ id: tag.id, name: 'VIP' }] });
-      expect((await store.getCall(account.id, ids[1]!))?.call_type).toBe('outbound');
-      expect(await store.getCall(other.id, ids[0]!)).toBeNull();
-      expect(await store.insertCalls(account.id, [])).toEqual([]);
-    });
+  it('stores calls in order with their tags, and reads them back per account', async () => {
+    const account = await store.createAccount({ name: 'A' });
+    const other = await store.createAccount({ name: 'B' });
+    const tag = await store.createTag(account.id, { name: 'VIP' });
+    const ids = await store.insertCalls(account.id, [
+      { ...deriveCall(callInput({ start: '2024-03-01T10:00:00Z' })), tagIds: [tag.id, tag.id] },
+      deriveCall(callInput({ start: '2024-03-01T09:00:00Z', direction: 'outbound' })),
+    ]);
+    expect(ids).toHaveLength(2);
+    expect(ids[1]).toBeGreaterThan(ids[0]!);
+    const first = await store.getCall(account.id, ids[0]!);
+    expect(first).toMatchObject({ start_time: '2024-03-01T10:00:00Z', tags: [{ id: tag.id, name: 'VIP' }] });
+    expect((await store.getCall(account.id, ids[1]!))?.call_type).toBe('outbound');
+    expect(await store.getCall(other.id, ids[0]!)).toBeNull();
+    expect(await store.insertCalls(account.id, [])).toEqual([]);
+  });
 
-    it('keeps pbx ids unique per account and reports a duplicate as a conflict, storing nothing of the batch', async () => {
-      const account = await store.createAccount({ name: 'C' });
-      const call = (start: string) => ({ ...deriveCall(callInput({ start })), pbxId: 'call_abc123' });
-      await store.insertCalls(account.id, [call('2024-03-02T10:00:00Z')]);
-      await expect(store.insertCalls(account.id, [call('2024-03-02T11:00:00Z'), call('2024-03-02T12:00:00Z')])).rejects.toBeInstanceOf(
-        StoreConflictError,
-      );
-      const filter = { startTime: 0, endTime: 2e9, employeeIds: null, tagIds: null, callTypes: null, search: null };
-      expect((await store.listCalls(account.id, filter, 100, null)).calls).toHaveLength(1);
-      // Another account may use the same PBX id.
-      const other = await store.createAccount({ name: 'D' });
-      expect(await store.insertCalls(other.id, [call('2024-03-02T10:00:00Z')])).toHaveLength(1);
-    });
+  it('keeps pbx ids unique per account and reports a duplicate as a conflict, storing nothing of the batch', async () => {
+    const account = await store.createAccount({ name: 'C' });
+    const call = (start: string) => ({ ...deriveCall(callInput({ start })), pbxId: 'call_abc123' });
+    await store.insertCalls(account.id, [call('2024-03-02T10:00:00Z')]);
+    await expect(store.insertCalls(account.id, [call('2024-03-02T11:00:00Z'), call('2024-03-02T12:00:00Z')])).rejects.toBeInstanceOf(
+      StoreConflictError,
+    );
+    const filter = { startTime: 0, endTime: 2e9, employeeIds: null, tagIds: null, callTypes: null, search: null };
+    expect((await store.listCalls(account.id, filter, 100, null)).calls).toHaveLength(1);
+    // Another account may use the same PBX id.
+    const other = await store.createAccount({ name: 'D' });
+    expect(await store.insertCalls(other.id, [call('2024-03-02T10:00:00Z')])).toHaveLength(1);
+  });
 
-    it('keeps tag names unique per account regardless of case', async () => {
-      const account = await store.createAccount({ name: 'E' });
-      await store.createTag(account.id, { name: 'Follow-up' });
-      await expect(store.createTag(account.id, { name: 'FOLLOW-UP' })).rejects.toBeInstanceOf(StoreConflictError);
-      const other = await store.createAccount({ name: 'F' });
-      await expect(store.createTag(other.id, { name: 'Follow-up' })).resolves.toMatchObject({ color: '#6B7280' });
-    });
+  it('keeps tag names unique per account regardless of case', async () => {
+    const account = await store.createAccount({ name: 'E' });
+    await store.createTag(account.id, { name: 'Follow-up' });
+    await expect(store.createTag(account.id, { name: 'FOLLOW-UP' })).rejects.toBeInstanceOf(StoreConflictError);
+    const other = await store.createAccount({ name: 'F' });
+    await expect(store.createTag(other.id, { name: 'Follow-up' })).resolves.toMatchObject({ color: '#6B7280' });
+  });
 
-    it('revokes a client and its tokens', async () => {
-      const account = await store.createAccount({ name: 'G' });
-      await store.createClient({ clientId: 'c1', accountId: account.id, name: 'n', secretHash: 'h', scopes: ['calls.read'] });
-      await store.saveToken({ tokenHash: 't1', accountId: account.id, clientId: 'c1', scopes: ['calls.read'], createdAt: 1, expiresAt: 4e9 });
-      expect(await store.findToken('t1')).not.toBeNull();
-      expect(await store.revokeClient('c1')).toBe(true);
-      expect(await store.revokeClient('c1')).toBe(false);
-      expect(await store.findToken('t1')).toBeNull();
-      expect((await store.findClient('c1'))?.revokedAt).not.toBeNull();
-      expect((await store.listClients(account.id)).map((c) => c.clientId)).toEqual(['c1']);
-    });
+  it('revokes a client and its tokens', async () => {
+    const account = await store.createAccount({ name: 'G' });
+    await store.createClient({ clientId: 'c1', accountId: account.id, name: 'n', secretHash: 'h', scopes: ['calls.read'] });
+    await store.saveToken({ tokenHash: 't1', accountId: account.id, clientId: 'c1', scopes: ['calls.read'], createdAt: 1, expiresAt: 4e9 });
+    expect(await store.findToken('t1')).not.toBeNull();
+    expect(await store.revokeClient('c1')).toBe(true);
+    expect(await store.revokeClient('c1')).toBe(false);
+    expect(await store.findToken('t1')).toBeNull();
+    expect((await store.findClient('c1'))?.revokedAt).not.toBeNull();
+    expect((await store.listClients(account.id)).map((c) => c.clientId)).toEqual(['c1']);
   });
 });
 
