@@ -2,7 +2,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { describeEngines } from '../helpers/engines.js';
 import { serveCli } from '../helpers/serve-cli.js';
-import { ADMIN, BROWSER_READY, MEMBER, accessibilityProblems, launchBrowser, newPage, screenshot, signIn, startDashboard, type Dashboard } from './support.js';
+import { ADMIN, BROWSER_READY, MEMBER, accessibilityProblems, launchBrowser, newPage, screenshot, signIn, startDashboard, type Dashboard } from '../helpers/dashboard-browser.js';
 
 // Code run inside the page: the browser's globals, untyped here (the tests compile without the DOM library).
 declare const document: any;

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { describeEngines } from '../helpers/engines.js';
-import { ADMIN, BROWSER_READY, LOCKED, MEMBER, accessibilityProblems, launchBrowser, newPage, screenshot, signIn, startDashboard, type Dashboard } from './support.js';
+import { ADMIN, BROWSER_READY, LOCKED, MEMBER, accessibilityProblems, launchBrowser, newPage, screenshot, signIn, startDashboard, type Dashboard } from '../helpers/dashboard-browser.js';
 
 // Code run inside the page by page.evaluate: the browser's globals, untyped here (the tests compile without the DOM library).
 declare const document: any;

@@ -16,7 +16,7 @@ import {
   signIn,
   startDashboard,
   type Dashboard,
-} from './support.js';
+} from '../helpers/dashboard-browser.js';
 
 // Code run inside the page by page.evaluate: the browser's globals, untyped here (the tests compile without the DOM library).
 declare const document: any;

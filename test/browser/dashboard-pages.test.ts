@@ -2,7 +2,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { describeEngines } from '../helpers/engines.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
-import { ADMIN, BROWSER_READY, accessibilityProblems, launchBrowser, newPage, screenshot, signIn, startDashboard, type Dashboard } from './support.js';
+import { ADMIN, BROWSER_READY, accessibilityProblems, launchBrowser, newPage, screenshot, signIn, startDashboard, type Dashboard } from '../helpers/dashboard-browser.js';
 
 // A browser, a server and a database per suite on a shared machine: steps wait on events, never on a clock, but may be slow.
 vi.setConfig({ testTimeout: 120_000 });

@@ -10,7 +10,7 @@ import { CLIENT_TOOLS_READY } from '../helpers/tools.js';
 import { callInput } from '../helpers/fixture.js';
 import { deriveCall } from '../../src/domain/call.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
-import { CLI, EXAMPLES_DIR, fillPlaceholders, GUIDE_BASE_URL, lines, runPython, scratchDir } from './support.js';
+import { CLI, EXAMPLES_DIR, fillPlaceholders, GUIDE_BASE_URL, lines, runPython, scratchDir } from '../helpers/programs.js';
 
 /**
  * The AI features through a real `sipsim serve`: the guide's Python examples

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../src/store/store.js';
 import { describeEngines, createTestDatabase, type TestDatabase } from '../helpers/engines.js';
-import { sipsim, sipsimJson } from './support.js';
+import { sipsim, sipsimJson } from '../helpers/programs.js';
 
 /** `sipsim accounts delete`, as an operator runs it: it says what goes, asks, and then removes all of it. */
 describeEngines('sipsim accounts delete', (engine) => {

@@ -12,7 +12,7 @@ import type { CallInput } from '../../src/domain/call.js';
 import { Sipsim, type Call, type CallListParams } from '../../src/sdk/index.js';
 import { describeEngines } from '../helpers/engines.js';
 import { at, createHarness, TEST_CONFIG, type ApiHarness } from '../helpers/fixture.js';
-import { CLI, lines, listen, run, scratchDir, type RunResult } from './support.js';
+import { CLI, lines, listen, run, scratchDir, type RunResult } from '../helpers/programs.js';
 
 /**
  * `sipsim calls list|get|long|export` and `sipsim report daily`, run as the

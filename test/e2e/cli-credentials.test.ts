@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, run, scratchDir } from './support.js';
+import { CLI, run, scratchDir } from '../helpers/programs.js';
 
 /**
  * Credentials for the client commands as a newcomer meets them: from the

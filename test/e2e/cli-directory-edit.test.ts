@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../src/store/store.js';
 import { describeEngines, createTestDatabase, type TestDatabase } from '../helpers/engines.js';
-import { CLI, run } from './support.js';
+import { CLI, run } from '../helpers/programs.js';
 
 /**
  * `sipsim employees update|delete` and `sipsim phones update|delete`, the

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeEngines, createTestDatabase, type TestDatabase } from '../helpers/engines.js';
-import { openApi, sipsim, sipsimJson } from './support.js';
+import { openApi, sipsim, sipsimJson } from '../helpers/programs.js';
 
 /**
  * `sipsim employees|phones|tags`: a team with its own PBX builds an account's

@@ -7,7 +7,7 @@ import { deriveCall } from '../../src/domain/call.js';
 import { Store } from '../../src/store/store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/engines.js';
 import { callInput, TEST_CONFIG } from '../helpers/fixture.js';
-import { CLI, listen, run } from './support.js';
+import { CLI, listen, run } from '../helpers/programs.js';
 
 /**
  * Stored text comes from PBXs and API clients; the CLI must never let it drive

@@ -8,7 +8,7 @@ import { DirectoryIndex, resolveCall, type ResolvedCall } from '../../src/ingest
 import { Store } from '../../src/store/store.js';
 import { EXTENSIONS, SALES_LINE, SUPPORT_LINE, generateImportFixture } from '../../scripts/generate-import-fixtures.js';
 import { describeEngines, createTestDatabase, type TestDatabase } from '../helpers/engines.js';
-import { CLI, ROOT, scratchDir, sipsim } from './support.js';
+import { CLI, ROOT, scratchDir, sipsim } from '../helpers/programs.js';
 
 const FIXTURES = join(ROOT, 'test/fixtures/import');
 const ZONE = 'Europe/Paris';

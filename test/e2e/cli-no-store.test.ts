@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, engineAvailable } from '../helpers/engines.js';
-import { run, CLI, scratchDir } from './support.js';
+import { run, CLI, scratchDir } from '../helpers/programs.js';
 
 /**
  * A command that works on an existing store never makes one: run from the

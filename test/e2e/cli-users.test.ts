@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/engines.js';
-import { CLI, ROOT, openApi, sipsim, sipsimJson, type RunResult } from './support.js';
+import { CLI, ROOT, openApi, sipsim, sipsimJson, type RunResult } from '../helpers/programs.js';
 
 /** The CLI with something on its standard input (a password), and no terminal. */
 function sipsimWithInput(args: string[], input: string | null): Promise<RunResult> {

@@ -6,7 +6,7 @@ import { parseWebhookEvent, WebhookVerificationError, type WebhookEvent } from '
 import { Store } from '../../src/store/store.js';
 import { messageOfPbxEvent, WEBHOOK_EVENTS } from '../../src/webhooks/events.js';
 import { describeEngines, createTestDatabase, type TestDatabase } from '../helpers/engines.js';
-import { CLI, run, type RunResult } from './support.js';
+import { CLI, run, type RunResult } from '../helpers/programs.js';
 
 /**
  * `sipsim webhooks`, the built CLI against a real store and a real receiver:

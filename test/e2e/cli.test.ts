@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeEngines, createTestDatabase, type TestDatabase } from '../helpers/engines.js';
-import { CLI, openApi, runCurl, scratchDir, sipsim, sipsimJson } from './support.js';
+import { CLI, openApi, runCurl, scratchDir, sipsim, sipsimJson } from '../helpers/programs.js';
 
 /**
  * The `sipsim` command as users run it: the built `dist/cli/main.js` in a child

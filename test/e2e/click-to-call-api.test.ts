@@ -8,7 +8,7 @@ import { startEventRelay, type EventRelay } from '../helpers/event-relay.js';
 import { serveCli, type Served } from '../helpers/serve-cli.js';
 import { requireSipLab, SIP_LAB_NOTICE, SIP_LAB_READY, startSipLab, type Phone, type SipLab } from '../helpers/sip-lab.js';
 import { WebhookReceiver, type Received } from '../helpers/webhook-receiver.js';
-import { CLI } from './support.js';
+import { CLI } from '../helpers/programs.js';
 
 /**
  * Click-to-call as a user runs it: the built `sipsim serve`, on each engine,

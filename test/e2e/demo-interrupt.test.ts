@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNT_NAME } from '../../src/demo/seed.js';
 import { Store } from '../../src/store/store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/engines.js';
-import { CLI, sipsimJson } from './support.js';
+import { CLI, sipsimJson } from '../helpers/programs.js';
 
 /** `sipsim demo` stopped with Ctrl-C says what it left and how to clear it; `--reset` starts the demo over. */
 describe('sipsim demo, interrupted and reset', () => {

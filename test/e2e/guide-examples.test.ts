@@ -6,7 +6,7 @@ import { formatDateTime, nowSeconds } from '../../src/domain/time.js';
 import { describeEngines } from '../helpers/engines.js';
 import { CLIENT_TOOLS_READY } from '../helpers/tools.js';
 import { at, callInput, createHarness, type ApiHarness } from '../helpers/fixture.js';
-import { EXAMPLES_DIR, fillPlaceholders, GUIDE_BASE_URL, lines, listen, readExample, runCurl, runPython, scratchDir } from './support.js';
+import { EXAMPLES_DIR, fillPlaceholders, GUIDE_BASE_URL, lines, listen, readExample, runCurl, runPython, scratchDir } from '../helpers/programs.js';
 
 /**
  * The Calls guide's example programs, run unmodified (but for the base URL and

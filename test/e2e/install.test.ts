@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, run, scratchDir } from './support.js';
+import { ROOT, run, scratchDir } from '../helpers/programs.js';
 
 /**
  * The README's ways to get `sipsim` on the PATH. `npm install -g` of the

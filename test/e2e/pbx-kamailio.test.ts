@@ -13,7 +13,7 @@ import {
   startSipLab,
   type SipLab,
 } from '../helpers/sip-lab.js';
-import { listen, scratchDir } from './support.js';
+import { listen, scratchDir } from '../helpers/programs.js';
 
 /**
  * Getting calls in from a real PBX: Kamailio runs the example config

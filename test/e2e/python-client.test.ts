@@ -4,7 +4,7 @@ import { formatDateTime } from '../../src/domain/time.js';
 import { describeEngines } from '../helpers/engines.js';
 import { CLIENT_TOOLS_READY } from '../helpers/tools.js';
 import { at, callInput, createHarness, type ApiHarness } from '../helpers/fixture.js';
-import { fillPlaceholders, GUIDE_BASE_URL, lines, listen, readExample, runCurl, runPython, scratchDir } from './support.js';
+import { fillPlaceholders, GUIDE_BASE_URL, lines, listen, readExample, runCurl, runPython, scratchDir } from '../helpers/programs.js';
 
 /**
  * A client as the documentation writes one: Python `requests` gets a token with

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, engineAvailable, PG_ADMIN_URL } from '../helpers/engines.js';
-import { CLI, run, scratchDir } from './support.js';
+import { CLI, run, scratchDir } from '../helpers/programs.js';
 
 /** `PORT` as the README lists it, and store connection failures that say where and why. */
 

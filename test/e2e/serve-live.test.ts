@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
-import { CLI, run, scratchDir } from './support.js';
+import { CLI, run, scratchDir } from '../helpers/programs.js';
 
 /**
  * `sipsim serve --demo --live RATE`: the sandbox keeps making calls on the

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNT_NAME } from '../../src/demo/seed.js';
 import { Store } from '../../src/store/store.js';
 import { describeEngines, createTestDatabase, type TestDatabase } from '../helpers/engines.js';
-import { CLI, run, scratchDir } from './support.js';
+import { CLI, run, scratchDir } from '../helpers/programs.js';
 
 /**
  * Two `sipsim` processes started at the same moment on a fresh store, as two

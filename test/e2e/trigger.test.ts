@@ -5,7 +5,7 @@ import { Store } from '../../src/store/store.js';
 import { WEBHOOK_EVENTS } from '../../src/webhooks/events.js';
 import { describeEngines, createTestDatabase, type TestDatabase } from '../helpers/engines.js';
 import { WebhookReceiver, type Received } from '../helpers/webhook-receiver.js';
-import { CLI, run } from './support.js';
+import { CLI, run } from '../helpers/programs.js';
 
 const CUSTOMER = '+33612345678';
 const SALES = '+33198765432';

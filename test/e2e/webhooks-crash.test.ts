@@ -5,7 +5,7 @@ import { Store } from '../../src/store/store.js';
 import { describeEngines, createTestDatabase, type TestDatabase } from '../helpers/engines.js';
 import { serveCli, type Served } from '../helpers/serve-cli.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
-import { CLI } from './support.js';
+import { CLI } from '../helpers/programs.js';
 
 /**
  * `sipsim serve` as users run it, killed with SIGKILL while webhooks wait in

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scratchDir } from './support.js';
+import { scratchDir } from '../helpers/programs.js';
 
 /**
  * `sipsim serve --workers N` as users run it: the built CLI in a child process,

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { CLI } from '../e2e/support.js';
+import { CLI } from './programs.js';
 
 export interface Served {
   child: ChildProcess;

@@ -12,7 +12,7 @@ import { RecordingService } from '../../src/recordings/service.js';
 import type { Store } from '../../src/store/store.js';
 import { describeEngines, openTestStore } from '../helpers/engines.js';
 import { callInput, TEST_CONFIG } from '../helpers/fixture.js';
-import { listen } from '../e2e/support.js';
+import { listen } from '../helpers/programs.js';
 
 /** A real WAV file: 16-bit PCM, mono, 8 kHz, `samples` samples of a tone. */
 export function wavFile(samples: number): Buffer {

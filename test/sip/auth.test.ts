@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { branchOf, callIdOf, cseqOf, isPhoneInvite, isRequest, isTargetInvite, offerSdp, PHONE_TAG, startHarness, TARGET_TAG, type Harness } from './fake-peer.js';
+import { branchOf, callIdOf, cseqOf, isPhoneInvite, isRequest, isTargetInvite, offerSdp, PHONE_TAG, startHarness, TARGET_TAG, type Harness } from '../helpers/fake-peer.js';
 
 /** Digest authentication towards the proxy (RFC 3261 §22), checked with an MD5 of the test's own. */
 

@@ -27,7 +27,7 @@ import {
   type SipRequest,
   type SipResponse,
   watchWire,
-} from './fake-peer.js';
+} from '../helpers/fake-peer.js';
 
 let h: Harness | undefined;
 afterEach(async () => {

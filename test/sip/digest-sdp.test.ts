@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { digestAuthorization, parseChallenge } from '../../src/sip/digest.js';
 import { holdAnswer, isHold, mediaAddresses, parseSdp, SdpOrigin } from '../../src/sip/sdp.js';
-import { offerSdp } from './fake-peer.js';
+import { offerSdp } from '../helpers/fake-peer.js';
 
 describe('digest authentication', () => {
   it('matches the RFC 2617 §3.5 example (MD5, qop=auth)', () => {

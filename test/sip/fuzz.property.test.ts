@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseMessage, SipParseError } from '../../src/sip/message.js';
 import { parseNameAddr, parseUri, SipUriError } from '../../src/sip/uri.js';
-import { connect, isRequest, startHarness, type Harness } from './fake-peer.js';
+import { connect, isRequest, startHarness, type Harness } from '../helpers/fake-peer.js';
 
 /** Whatever arrives, the parser answers or refuses; the agent never falls over. */
 

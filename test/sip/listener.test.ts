@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, FakePeer, isRequest, offerSdp, startHarness, type Harness, type SipResponse } from './fake-peer.js';
+import { connect, FakePeer, isRequest, offerSdp, startHarness, type Harness, type SipResponse } from '../helpers/fake-peer.js';
 
 /**
  * The agent's socket is open to anyone: it must answer what it did not

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { advanceBy, arrived, branchOf, callIdOf, connect, fakeClock, isPhoneInvite, isRequest, PHONE_TAG, runClock, startHarness, watchWire, type Harness, type Match } from './fake-peer.js';
+import { advanceBy, arrived, branchOf, callIdOf, connect, fakeClock, isPhoneInvite, isRequest, PHONE_TAG, runClock, startHarness, watchWire, type Harness, type Match } from '../helpers/fake-peer.js';
 
 /**
  * The RFC 3261 §17 timers, read on the wire against a clock the test moves.

@@ -1,3 +1,4 @@
+/** Running the built `sipsim` and the guide's curl and Python examples as a user would, and a real port for an app. */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,9 +9,9 @@ import { resolve } from 'node:path';
 import { expect } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { Store } from '../../src/store/store.js';
-import { TEST_CONFIG } from '../helpers/fixture.js';
+import { TEST_CONFIG } from './fixture.js';
 
-export const EXAMPLES_DIR = join(dirname(fileURLToPath(import.meta.url)), 'examples');
+export const EXAMPLES_DIR = join(dirname(fileURLToPath(import.meta.url)), '../e2e/examples');
 export const GUIDE_BASE_URL = 'https://app.sipsim.com';
 
 export interface RunResult {

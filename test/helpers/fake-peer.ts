@@ -1,3 +1,4 @@
+/** A fake SIP peer on a loopback UDP socket, and a harness around the SIP stack, for the unit tests of test/sip. */
 import dgram from 'node:dgram';
 import { vi } from 'vitest';
 import { SipCore } from '../../src/sip/core.js';

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { CLI } from '../e2e/support.js';
-import { createTestDatabase, type EngineName, type TestDatabase } from '../helpers/engines.js';
-import { serveCli, type Served } from '../helpers/serve-cli.js';
+import { CLI } from './programs.js';
+import { createTestDatabase, type EngineName, type TestDatabase } from './engines.js';
+import { serveCli, type Served } from './serve-cli.js';
 import { Store } from '../../src/store/store.js';
 import { UserService } from '../../src/users/service.js';
 
