@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -23,9 +24,21 @@ const shared = {
   hookTimeout: 60000,
 };
 
+/**
+ * Test files at once, for all four projects together (vitest runs projects of one
+ * `sequence.groupOrder` in one pool, so unit and types run alongside the slow ones).
+ * vitest's default, one less than the cores, is a single worker on a 2-core machine:
+ * every file then waits for the one before, though an end-to-end file spends most of
+ * its time waiting on the processes it starts (the built CLI, a server, Chromium,
+ * PostgreSQL). One more worker than cores keeps the cores busy through those waits.
+ * `--maxWorkers=N` on the command line still wins.
+ */
+const WORKERS = availableParallelism() + 1;
+
 export default defineConfig({
   test: {
     ...shared,
+    maxWorkers: WORKERS,
     projects: [
       { extends: true, test: { name: 'unit', include: UNIT } },
       {
