@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { issueClient } from '../../src/admin.js';
 import { hashSecret } from '../../src/domain/credentials.js';
 import { ALL_SCOPES } from '../../src/domain/scopes.js';

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LIST_CALLS_PARAMETERS } from '../../src/domain/call-filters.js';
 import { describeEngines } from '../helpers/engines.js';
 import { callInput, createHarness, type ApiHarness } from '../helpers/fixture.js';

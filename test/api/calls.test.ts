@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEngines } from '../helpers/engines.js';
 import { callInput, createHarness, type ApiHarness } from '../helpers/fixture.js';
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { UserService } from '../../src/users/service.js';
 import { describeEngines } from '../helpers/engines.js';
 import { callInput, createHarness, type ApiHarness } from '../helpers/fixture.js';

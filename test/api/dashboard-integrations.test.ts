@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { UserService } from '../../src/users/service.js';
 import { WEBHOOK_EVENTS } from '../../src/webhooks/events.js';
 import { describeEngines } from '../helpers/engines.js';

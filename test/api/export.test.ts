@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
 import { issueClient } from '../../src/admin.js';
 import { buildApp } from '../../src/api/app.js';
 import { deriveCall, type CallInput, type CallResource } from '../../src/domain/call.js';

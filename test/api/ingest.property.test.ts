@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEngines } from '../helpers/engines.js';
 import { createHarness, type ApiHarness } from '../helpers/fixture.js';
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import * as oauth from 'oauth4webapi';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { issueClient } from '../../src/admin.js';
 import { buildApp } from '../../src/api/app.js';
 import { ALL_SCOPES } from '../../src/domain/scopes.js';

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { describeEngines } from '../helpers/engines.js';
 import { createHarness, type ApiHarness } from '../helpers/fixture.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';

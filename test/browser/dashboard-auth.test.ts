@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { describeEngines } from '../helpers/engines.js';
 import { ADMIN, BROWSER_READY, LOCKED, MEMBER, accessibilityProblems, launchBrowser, newPage, screenshot, signIn, startDashboard, type Dashboard } from '../helpers/dashboard-browser.js';
 

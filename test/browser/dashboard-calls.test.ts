@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { TZDate } from '@date-fns/tz';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { describeEngines } from '../helpers/engines.js';
 import {
   ADMIN,

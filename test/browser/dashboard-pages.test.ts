@@ -1,5 +1,5 @@
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { describeEngines } from '../helpers/engines.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { ADMIN, BROWSER_READY, accessibilityProblems, launchBrowser, newPage, screenshot, signIn, startDashboard, type Dashboard } from '../helpers/dashboard-browser.js';

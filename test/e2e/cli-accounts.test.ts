@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Store } from '../../src/store/store.js';
 import { describeEngines, createTestDatabase, type TestDatabase } from '../helpers/engines.js';
 import { sipsim, sipsimJson } from '../helpers/programs.js';

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Store } from '../../src/store/store.js';
 import { describeEngines, createTestDatabase, type TestDatabase } from '../helpers/engines.js';
 import { CLI, run } from '../helpers/programs.js';

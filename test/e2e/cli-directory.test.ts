@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { describeEngines, createTestDatabase, type TestDatabase } from '../helpers/engines.js';
 import { openApi, sipsim, sipsimJson } from '../helpers/programs.js';
 

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readImportSource, type ImportFormat } from '../../src/ingest/formats/index.js';
 import { checkRecord } from '../../src/ingest/ingest.js';
 import { DirectoryIndex, resolveCall, type ResolvedCall } from '../../src/ingest/resolve.js';

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseWebhookEvent, WebhookVerificationError, type WebhookEvent } from '../../src/sdk/index.js';
 import { Store } from '../../src/store/store.js';
 import { messageOfPbxEvent, WEBHOOK_EVENTS } from '../../src/webhooks/events.js';

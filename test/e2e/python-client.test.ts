@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { issueClient } from '../../src/admin.js';
 import { formatDateTime } from '../../src/domain/time.js';
 import { describeEngines } from '../helpers/engines.js';

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { DEMO_ACCOUNT_NAME } from '../../src/demo/seed.js';
 import { Store } from '../../src/store/store.js';
 import { describeEngines, createTestDatabase, type TestDatabase } from '../helpers/engines.js';

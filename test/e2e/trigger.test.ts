@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { issueClient } from '../../src/admin.js';
 import { Store } from '../../src/store/store.js';
 import { WEBHOOK_EVENTS } from '../../src/webhooks/events.js';

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { issueClient } from '../../src/admin.js';
 import { Store } from '../../src/store/store.js';
 import { describeEngines, createTestDatabase, type TestDatabase } from '../helpers/engines.js';

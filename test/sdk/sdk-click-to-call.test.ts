@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ClickToCallService } from '../../src/click-to-call/service.js';
 import { SimulatedController, simulatedPhoneUri } from '../../src/click-to-call/simulated.js';
 import { issueClient } from '../../src/admin.js';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Static } from 'typebox';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { issueClient } from '../../src/admin.js';
 import { buildApp } from '../../src/api/app.js';
 import type { CallTagsAdd, PhonePatch, TagCreate, TagPatch } from '../../src/api/schemas/directory.js';

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { importFile } from '../../src/cli/import.js';
 import { DirectoryIndex } from '../../src/ingest/resolve.js';
 import { describeEngines } from '../helpers/engines.js';

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { StoreConflictError } from '../../src/domain/errors.js';
 import type { Store } from '../../src/store/store.js';
 import { describeEngines, openTestStore } from '../helpers/engines.js';
