@@ -30,10 +30,11 @@ const shared = {
  * vitest's default, one less than the cores, is a single worker on a 2-core machine:
  * every file then waits for the one before, though an end-to-end file spends most of
  * its time waiting on the processes it starts (the built CLI, a server, Chromium,
- * PostgreSQL). One more worker than cores keeps the cores busy through those waits.
+ * PostgreSQL). One worker per core, at least two, fills those waits without more
+ * workers than cores (cores + 1 timed out more tests on a loaded machine).
  * `--maxWorkers=N` on the command line still wins.
  */
-const WORKERS = availableParallelism() + 1;
+const WORKERS = Math.max(2, availableParallelism());
 
 export default defineConfig({
   test: {
