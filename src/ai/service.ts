@@ -1,16 +1,19 @@
 import { speechStateOf, type AiKind, type Rating, type Segment } from '../domain/ai.js';
 import type { AiJob } from '../store/ai-job-store.js';
+import { NotFoundError } from '../domain/errors.js';
 import type { Store } from '../store/store.js';
 import type { AiEngine } from './engine.js';
 
 export type RequestOutcome =
   | { result: 'queued'; job: AiJob | null }
-  | { result: 'no-call' }
   | { result: 'off' }
   | { result: 'busy'; job: AiJob }
   | { result: 'cannot'; reason: string };
 
-/** How the API asks for transcripts, summaries and ratings; the worker makes them. */
+/**
+ * How the API asks for transcripts, summaries and ratings; the worker makes them.
+ * A call the account does not have is a NotFoundError, as everywhere.
+ */
 export class AiService {
   constructor(
     private readonly store: Store,
@@ -20,7 +23,7 @@ export class AiService {
 
   async requestTranscription(accountId: number, callId: number): Promise<RequestOutcome> {
     const call = await this.store.aiJobs.callFacts(accountId, callId);
-    if (!call) return { result: 'no-call' };
+    if (!call) throw new NotFoundError('Call');
     if (!this.engine) return { result: 'off' };
     const reason = await this.engine.cannotTranscribe(call);
     if (reason) return { result: 'cannot', reason };
@@ -34,8 +37,7 @@ export class AiService {
    * the call is transcribed first, and the summary and rating follow.
    */
   async requestFromTranscript(accountId: number, callId: number, kind: Exclude<AiKind, 'transcription'>): Promise<RequestOutcome> {
-    const call = await this.store.aiJobs.callFacts(accountId, callId);
-    if (!call) return { result: 'no-call' };
+    if (!(await this.store.aiJobs.callFacts(accountId, callId))) throw new NotFoundError('Call');
     // A recognizer with no language model beside it transcribes, and no more.
     if (!this.engine?.summarizes) return { result: 'off' };
     const transcript = await this.store.aiJobs.get(accountId, callId, 'transcription');

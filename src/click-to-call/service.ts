@@ -1,7 +1,7 @@
 import type { CallResource } from '../domain/call.js';
 import { sipStatusFromCode, type SipStatus } from '../domain/call.js';
 import type { Phone } from '../domain/directory.js';
-import { ConflictError } from '../domain/errors.js';
+import { ConflictError, NotFoundError } from '../domain/errors.js';
 import { formatDateTime } from '../domain/time.js';
 import { DirectoryIndex, resolveCall } from '../ingest/resolve.js';
 import type { CallSnapshot, ThirdPartyCallRequest, ThirdPartyCallStatus, EndedBy } from '../sip/index.js';
@@ -51,6 +51,19 @@ export const clickCallPbxId = (id: number) => `c2c_${id}`;
  * the same id. The calls themselves live in this process, which holds the SIP
  * dialogs: hanging up goes through it.
  */
+/**
+ * Why a call cannot be hung up, given its click-to-call row (null when it has
+ * none): it has ended (a conflict), it is a call that did not start through the
+ * API (a conflict), or the account has no such call (not found).
+ */
+export async function cannotHangUp(store: Store, accountId: number, id: number, row: ClickCallRow | null): Promise<never> {
+  if (row) throw new ConflictError(`Call ${id} has already ended`);
+  if (await store.calls.find(accountId, id)) {
+    throw new ConflictError(`Call ${id} is not in progress: only a call started with POST /api/v2/calls can be hung up, while it lasts`);
+  }
+  throw new NotFoundError('Call');
+}
+
 export class ClickToCallService {
   private readonly live = new Map<string, { call: ControlledCall; recorded: Promise<void> }>();
 
@@ -127,23 +140,21 @@ export class ClickToCallService {
     return row ? this.resource(row) : null;
   }
 
-  /**
-   * Hangs a call up and answers with it as it ended; 'not-active' once it has
-   * ended, null when there is no such call.
-   */
-  async hangup(accountId: number, id: number): Promise<ClickToCallResource | 'not-active' | null> {
+  /** Hangs a call up and answers with it as it ended; see cannotHangUp for why it may not. */
+  async hangup(accountId: number, id: number): Promise<ClickToCallResource> {
     const entry = this.live.get(key(accountId, id));
     if (!entry) {
       const row = await this.store.clickCalls.get(accountId, id);
-      if (!row) return null;
-      if (row.endedAt !== null) return 'not-active';
+      if (!row || row.endedAt !== null) return cannotHangUp(this.store, accountId, id, row);
       // In progress in the store but not here: a process that died held it.
       await this.finishOrphan(row);
     } else {
       await entry.call.hangup('api').catch(() => undefined);
       await entry.recorded;
     }
-    return this.get(accountId, id);
+    const ended = await this.get(accountId, id);
+    if (!ended) throw new NotFoundError('Call');
+    return ended;
   }
 
   /**

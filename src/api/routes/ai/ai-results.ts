@@ -46,9 +46,6 @@ export function waiting(kind: AiKind, callId: number) {
 
 export function refuse(outcome: Exclude<RequestOutcome, { result: 'queued' }>, callId: number, kind: AiKind): never {
   switch (outcome.result) {
-    case 'no-call':
-      // Another account's call is reported exactly like a missing one.
-      throw new ApiError('NOT_FOUND', 'Call');
     case 'off':
       throw new ApiError('AI_OFF');
     case 'cannot':

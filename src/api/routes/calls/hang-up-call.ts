@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { ClickToCallService } from '../../../click-to-call/service.js';
-import { ApiError } from '../../../domain/errors.js';
+import { cannotHangUp, type ClickToCallService } from '../../../click-to-call/service.js';
+import { ConflictError } from '../../../domain/errors.js';
 import type { Store } from '../../../store/store.js';
 import { sendData } from '../../envelope.js';
 import { IdParams } from '../../schemas/common.js';
@@ -27,15 +27,10 @@ export function registerHangUpCall(app: FastifyInstance, store: Store, service: 
       if (!service) {
         const row = await store.clickCalls.get(accountId, id);
         // Left in progress by a process that stopped: the next one with click-to-call on records it.
-        if (row && row.endedAt === null) throw new ApiError('CONFLICT', `Call ${id} was left in progress by a sipsim process that stopped, and click-to-call is off here`);
+        if (row && row.endedAt === null) throw new ConflictError(`Call ${id} was left in progress by a sipsim process that stopped, and click-to-call is off here`);
+        return cannotHangUp(store, accountId, id, row);
       }
-      const result = service ? await service.hangup(accountId, id) : (await store.clickCalls.get(accountId, id)) ? 'not-active' : null;
-      if (result === null) {
-        if (await store.calls.find(accountId, id)) throw new ApiError('CONFLICT', `Call ${id} is not in progress: only a call started with POST /api/v2/calls can be hung up, while it lasts`);
-        throw new ApiError('NOT_FOUND', 'Call');
-      }
-      if (result === 'not-active') throw new ApiError('CONFLICT', `Call ${id} has already ended`);
-      return sendData(request, reply, result);
+      return sendData(request, reply, await service.hangup(accountId, id));
     },
   );
 }
