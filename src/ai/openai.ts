@@ -27,6 +27,16 @@ async function failure(response: Response, what: string): Promise<AiStepError> {
   return new AiStepError(`${what} answered HTTP ${response.status}${text ? `: ${text}` : ''}`, permanent);
 }
 
+/** The body of a successful answer, parsed; a failure or a body that is not JSON becomes the step's error. */
+async function jsonOf(response: Response, what: string): Promise<unknown> {
+  if (!response.ok) throw await failure(response, what);
+  try {
+    return await response.json();
+  } catch {
+    throw new AiStepError(`${what} answered with something that is not JSON`);
+  }
+}
+
 function describeError(error: unknown, what: string, signal: AbortSignal): AiStepError {
   if (error instanceof AiStepError) return error;
   if (signal.aborted) return new AiStepError(`${what} did not answer in time`);
@@ -45,13 +55,7 @@ export async function recognize(endpoint: OpenAiEndpoint, wav: Buffer, signal: A
   const what = `the recognizer at ${endpoint.url}`;
   try {
     const response = await fetch(`${endpoint.url}/audio/transcriptions`, { method: 'POST', body: form, headers: headers(endpoint), signal });
-    if (!response.ok) throw await failure(response, what);
-    let body: unknown;
-    try {
-      body = await response.json();
-    } catch {
-      throw new AiStepError(`${what} answered with something that is not JSON`);
-    }
+    const body = await jsonOf(response, what);
     const text = (body as { text?: unknown } | null)?.text;
     if (typeof text !== 'string') throw new AiStepError(`${what} answered without a text field`);
     return text.trim();
@@ -75,13 +79,7 @@ export async function chat(endpoint: OpenAiEndpoint, messages: ChatMessage[], re
       body: JSON.stringify({ model: endpoint.model, messages, temperature: 0.2, ...(responseFormat ? { response_format: responseFormat } : {}) }),
       signal,
     });
-    if (!response.ok) throw await failure(response, what);
-    let body: unknown;
-    try {
-      body = await response.json();
-    } catch {
-      throw new AiStepError(`${what} answered with something that is not JSON`);
-    }
+    const body = await jsonOf(response, what);
     const content = (body as { choices?: Array<{ message?: { content?: unknown } }> } | null)?.choices?.[0]?.message?.content;
     if (typeof content !== 'string' || !content.trim()) throw new AiStepError(`${what} answered without a message`);
     return content.trim();
