@@ -154,19 +154,23 @@ export async function importFile(
   let batch: ParsedItem[] = [];
   let batchBytes = 0;
 
-  const flush = async () => {
-    if (!batch.length) return;
+  // The batch before is stored while this one is read and parsed: parsing is
+  // this process's work and storing mostly the database's, so on PostgreSQL
+  // they overlap. Batches still commit one at a time and in file order, each in
+  // its own transaction, so an interrupted import leaves whole batches only.
+  let inFlight: Promise<void> = Promise.resolve();
+  const storeBatch = async (items: ParsedItem[], bytes: number) => {
     const results = await importRecords(
       store,
       accountId,
-      batch.map((item) => item.record ?? { error: item.error! }),
+      items.map((item) => item.record ?? { error: item.error! }),
       directory,
       { notify: options.emitWebhooks },
     );
     for (let i = 0; i < results.length; i++) {
       const result = results[i]!;
       if ('error' in result) {
-        const item = batch[i]!;
+        const item = items[i]!;
         summary.rejected++;
         options.report?.(`${item.source}:${item.line}: ${result.error}`);
         await rejects.write(item);
@@ -174,9 +178,18 @@ export async function importFile(
         summary[result.outcome]++;
       }
     }
-    progress?.advance(batchBytes, batch.length);
+    progress?.advance(bytes, items.length);
+  };
+  const flush = async () => {
+    if (!batch.length) return;
+    const items = batch;
+    const bytes = batchBytes;
     batch = [];
     batchBytes = 0;
+    await inFlight;
+    inFlight = storeBatch(items, bytes);
+    // Awaited by the next flush or at the end; until then its failure must not count as unhandled.
+    inFlight.catch(() => {});
   };
 
   try {
@@ -192,7 +205,10 @@ export async function importFile(
       if (batch.length >= options.batchSize) await flush();
     }
     await flush();
+    await inFlight;
   } finally {
+    // A batch still being stored when reading failed ends before the rejects file is closed.
+    await inFlight.catch(() => {});
     progress?.stop();
     await rejects.close();
   }

@@ -77,6 +77,7 @@ export async function insertNewCalls(writer: CallRowWriter, accountId: number, r
 }
 
 const INSERT_COLUMNS = `account_id, id, pbx_id, ${CALL_ROW_COLUMNS.join(', ')}, created_at`;
+const INSERT_COLUMNS_BUT_ID = `account_id, pbx_id, ${CALL_ROW_COLUMNS.join(', ')}, created_at`;
 
 /** SQLite: prepared statements on the one connection, inside the caller's write transaction. */
 export class SqliteCallRows implements CallRowWriter {
@@ -153,6 +154,11 @@ export class PostgresCallRows implements CallRowWriter {
 
   async insert(accountId: number, rows: readonly NewCallRow[], createdAt: number): Promise<number[]> {
     if (rows.length === 0) return [];
+    // Every row new and named by its PBX id (an import's batch): the sequence
+    // gives the ids inside the INSERT, read back by PBX id, one round trip fewer.
+    if (rows.every((r) => r.id === undefined && r.call.pbxId != null) && new Set(rows.map((r) => r.call.pbxId)).size === rows.length) {
+      return this.insertByPbxId(accountId, rows, createdAt);
+    }
     const missing = rows.filter((r) => r.id === undefined).length;
     const fresh = missing
       ? (await this.query<{ id: number }>(`SELECT nextval(pg_get_serial_sequence('calls', 'id')) AS id FROM generate_series(1, $1)`, [missing])).map((r) => Number(r.id))
@@ -169,6 +175,23 @@ export class PostgresCallRows implements CallRowWriter {
       [accountId, createdAt, ids, rows.map((r) => r.call.pbxId), ...CALL_ROW_COLUMNS.map((c) => values.map((v) => v[c]))],
     );
     if (inserted.length !== rows.length) throw new PbxIdTakenError('a PBX id of this batch is already stored');
+    await insertPostgresTags(this.query, accountId, rows.map((r, i) => ({ id: ids[i]!, tagIds: r.tagIds, startTime: r.call.startTime })));
+    return ids;
+  }
+
+  private async insertByPbxId(accountId: number, rows: readonly NewCallRow[], createdAt: number): Promise<number[]> {
+    const values = rows.map((r) => callRowValues(r.call));
+    const casts = CALL_ROW_COLUMNS.map((c, i) => `$${i + 4}::${PG_TYPES[c]}[]`).join(', ');
+    const inserted = await this.query<{ id: number; pbx_id: string }>(
+      `INSERT INTO calls (${INSERT_COLUMNS_BUT_ID})
+       SELECT $1, *, $2 FROM unnest($3::text[], ${casts})
+       ON CONFLICT (account_id, pbx_id) WHERE pbx_id IS NOT NULL DO NOTHING
+       RETURNING id, pbx_id`,
+      [accountId, createdAt, rows.map((r) => r.call.pbxId), ...CALL_ROW_COLUMNS.map((c) => values.map((v) => v[c]))],
+    );
+    if (inserted.length !== rows.length) throw new PbxIdTakenError('a PBX id of this batch is already stored');
+    const byPbxId = new Map(inserted.map((r) => [r.pbx_id, Number(r.id)]));
+    const ids = rows.map((r) => byPbxId.get(r.call.pbxId!)!);
     await insertPostgresTags(this.query, accountId, rows.map((r, i) => ({ id: ids[i]!, tagIds: r.tagIds, startTime: r.call.startTime })));
     return ids;
   }
