@@ -48,8 +48,11 @@ export class IngestStore {
           const ids = new Map<number, string[]>();
           for (const job of jobs) ids.set(job.accountId, [...(ids.get(job.accountId) ?? []), ...job.rows.map((r) => r.pbxId)]);
           for (const accountId of [...ids.keys()].sort((a, b) => a - b)) await tx.lockPbxIds(accountId, ids.get(accountId)!);
+          // The account's phones are read once for the whole batch.
+          const phones = new Map<number, Promise<PhoneRef[]>>();
+          const phonesOf = (accountId: number) => phones.get(accountId) ?? phones.set(accountId, tx.phones(accountId)).get(accountId)!;
           const outcomes: EventOutcome[] = [];
-          for (const job of jobs) outcomes.push(await this.applyEvents(tx, job));
+          for (const job of jobs) outcomes.push(await this.applyEvents(tx, job, phonesOf));
           return outcomes;
         });
         if (outcomes.some((o) => o.queued)) this.announce();
@@ -58,7 +61,7 @@ export class IngestStore {
       one: async (job) => {
         const outcome = await this.transaction(async (tx) => {
           await tx.lockPbxIds(job.accountId, job.rows.map((r) => r.pbxId));
-          return this.applyEvents(tx, job);
+          return this.applyEvents(tx, job, (accountId) => tx.phones(accountId));
         });
         if (outcome.queued) this.announce();
         return outcome;
@@ -143,7 +146,7 @@ export class IngestStore {
   }
 
   /** One request's events, inside a transaction that holds the locks of their PBX ids. */
-  private async applyEvents(tx: UpsertTx, { accountId, rows, assemble }: EventJob): Promise<EventOutcome> {
+  private async applyEvents(tx: UpsertTx, { accountId, rows, assemble }: EventJob, phonesOf: (accountId: number) => Promise<PhoneRef[]>): Promise<EventOutcome> {
     const fresh = await tx.insertEvents(accountId, rows);
     // Each new event once, even when a post holds it twice.
     const webhooks = new Map(rows.filter((r) => r.webhook && fresh.has(r.key)).map((r) => [r.key, r.webhook!]));
@@ -160,7 +163,7 @@ export class IngestStore {
       if (!list) payloads.set(pbx_id, (list = []));
       list.push(payload);
     }
-    const calls = assemble(payloads, await tx.phones(accountId));
+    const calls = assemble(payloads, await phonesOf(accountId));
     const results = await upsertCalls(tx, accountId, calls, nowSeconds());
     return { fresh, calls: results.map((r, i) => ({ pbxId: calls[i]!.pbxId, ...r })), queued };
   }

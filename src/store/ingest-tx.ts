@@ -110,10 +110,10 @@ export async function upsertCalls(tx: UpsertTx, accountId: number, calls: Resolv
   }
 
   const toInsert: Array<NewCallRow & { pbxId: string }> = [];
-  const toUpdate: Array<{ id: number; values: ColumnValues; tagIds: number[] }> = [];
+  const toUpdate: Array<{ id: number; values: ColumnValues; tagIds: number[]; before: StoredCall }> = [];
   for (const [pbxId, s] of state) {
     if (!s.stored) toInsert.push({ pbxId, call: s.call, tagIds: s.tagIds });
-    else if (s.dirty) toUpdate.push({ id: s.stored.id, values: s.values, tagIds: s.tagIds });
+    else if (s.dirty) toUpdate.push({ id: s.stored.id, values: s.values, tagIds: s.tagIds, before: s.stored });
   }
   const ids = new Map<string, number>();
   for (const [pbxId, s] of state) if (s.stored) ids.set(pbxId, s.stored.id);
@@ -123,10 +123,9 @@ export async function upsertCalls(tx: UpsertTx, accountId: number, calls: Resolv
   }
   if (toUpdate.length) {
     await tx.updateCalls(accountId, toUpdate);
-    await tx.rewriteTags(
-      accountId,
-      toUpdate.map((u) => ({ id: u.id, tagIds: u.tagIds, startTime: u.values.start_time as number })),
-    );
+    // Tag rows carry the call's start time: rewritten only when the tags or that time changed.
+    const retag = toUpdate.filter((u) => !sameTags(u.before.tagIds, u.tagIds) || u.before.values.start_time !== u.values.start_time);
+    if (retag.length) await tx.rewriteTags(accountId, retag.map((u) => ({ id: u.id, tagIds: u.tagIds, startTime: u.values.start_time as number })));
   }
   return outcomes.map(({ pbxId, outcome }) => ({ id: ids.get(pbxId)!, outcome }));
 }
