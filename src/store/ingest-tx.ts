@@ -130,6 +130,9 @@ export async function upsertCalls(tx: UpsertTx, accountId: number, calls: Resolv
   return outcomes.map(({ pbxId, outcome }) => ({ id: ids.get(pbxId)!, outcome }));
 }
 
+/** How many statements a SQLite writer keeps prepared at most. */
+const MAX_PREPARED = 200;
+
 /** SQLite: prepared statements on the one connection, which the caller holds with a write transaction open. */
 export class SqliteUpsertTx implements UpsertTx {
   private readonly statements = new Map<string, SqliteDatabase.Statement>();
@@ -139,7 +142,10 @@ export class SqliteUpsertTx implements UpsertTx {
   }
 
   readonly run: ExecuteQuery = async (query) => {
-    const statement = this.sqlite.prepare(query.sql);
+    // Live events run the same few queries (the account's webhook subscriptions,
+    // its delivery insert) for every request: kept prepared, up to a bound, since
+    // a batch's text changes with its number of rows.
+    const statement = this.statements.size < MAX_PREPARED ? this.prepare(query.sql) : (this.statements.get(query.sql) ?? this.sqlite.prepare(query.sql));
     if (statement.reader) return statement.all(...(query.parameters as unknown[]));
     statement.run(...(query.parameters as unknown[]));
     return [];
