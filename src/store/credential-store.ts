@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { CompiledQuery, Kysely, Selectable } from 'kysely';
 import { nowSeconds } from '../domain/time.js';
 import type { Guarded } from './guarded.js';
 import type { Database } from './schema.js';
@@ -28,6 +28,7 @@ export interface AccessToken {
  */
 export class CredentialStore {
   private cursorSecretCache: Buffer | null = null;
+  private findClientQuery: CompiledQuery<Selectable<Database['oauth_clients']>> | null = null;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -55,8 +56,12 @@ export class CredentialStore {
 
   /** The client of that id, revoked or not; null when there is none (a wrong id at sign-in is an answer). */
   async findClient(clientId: string): Promise<OAuthClient | null> {
-    const row = await this.guarded(() => this.db.selectFrom('oauth_clients').selectAll().where('client_id', '=', clientId).executeTakeFirst());
-    return row ? toClient(row) : null;
+    // Every PBX request signs in with this lookup: the query is built once and
+    // only its parameter changes. The row itself is read each time, so that a
+    // revoked client is refused from the next request on.
+    const query = (this.findClientQuery ??= this.db.selectFrom('oauth_clients').selectAll().where('client_id', '=', '').compile());
+    const { rows } = await this.guarded(() => this.db.executeQuery<Selectable<Database['oauth_clients']>>({ ...query, parameters: [clientId] }));
+    return rows[0] ? toClient(rows[0]) : null;
   }
 
   async listClients(accountId?: number): Promise<OAuthClient[]> {

@@ -6,6 +6,19 @@ import type { Connection } from './engine.js';
 import type { Guarded } from './guarded.js';
 import { PostgresUpsertTx, SqliteUpsertTx, upsertCalls, type EventRow, type UpsertResult, type UpsertTx } from './ingest-tx.js';
 import { queueWebhooks } from './webhook-store.js';
+import { EventBatches } from './event-batch.js';
+
+type Assemble = (payloads: Map<string, string[]>, phones: PhoneRef[]) => ResolvedCall[];
+interface EventJob {
+  accountId: number;
+  rows: EventRow[];
+  assemble: Assemble;
+}
+interface EventOutcome {
+  fresh: Set<string>;
+  calls: Array<{ pbxId: string } & UpsertResult>;
+  queued: number;
+}
 
 /**
  * Calls coming in: the demo's bulk insert, imported and PBX records created or
@@ -15,12 +28,46 @@ import { queueWebhooks } from './webhook-store.js';
  */
 export class IngestStore {
   private sqliteTx: SqliteUpsertTx | null = null;
+  private readonly eventBatches: EventBatches<EventJob, EventOutcome>;
 
   constructor(
     private readonly conn: Connection,
     private readonly guarded: Guarded,
     private readonly announce: () => void,
-  ) {}
+  ) {
+    /**
+     * SQLite has one writer, so one queue. PostgreSQL takes a few batches at
+     * once, in queues chosen by account and PBX id so that one call's events
+     * keep their order in one queue; two batches that share a PBX id still take
+     * turns on its lock (lockPbxIds).
+     */
+    this.eventBatches = new EventBatches<EventJob, EventOutcome>(this.conn.engine === 'sqlite' ? 1 : 4, {
+      batch: async (jobs) => {
+        const outcomes = await this.transaction(async (tx) => {
+          // Every PBX id of the batch locked at once, in one order, so that two batches never wait on each other in a cycle.
+          const ids = new Map<number, string[]>();
+          for (const job of jobs) ids.set(job.accountId, [...(ids.get(job.accountId) ?? []), ...job.rows.map((r) => r.pbxId)]);
+          for (const accountId of [...ids.keys()].sort((a, b) => a - b)) await tx.lockPbxIds(accountId, ids.get(accountId)!);
+          // The account's phones are read once for the whole batch.
+          const phones = new Map<number, Promise<PhoneRef[]>>();
+          const phonesOf = (accountId: number) => phones.get(accountId) ?? phones.set(accountId, tx.phones(accountId)).get(accountId)!;
+          const outcomes: EventOutcome[] = [];
+          for (const job of jobs) outcomes.push(await this.applyEvents(tx, job, phonesOf));
+          return outcomes;
+        });
+        if (outcomes.some((o) => o.queued)) this.announce();
+        return outcomes;
+      },
+      one: async (job) => {
+        const outcome = await this.transaction(async (tx) => {
+          await tx.lockPbxIds(job.accountId, job.rows.map((r) => r.pbxId));
+          return this.applyEvents(tx, job, (accountId) => tx.phones(accountId));
+        });
+        if (outcome.queued) this.announce();
+        return outcome;
+      },
+    });
+  }
 
   /**
    * Stores finished calls in one transaction and returns their ids in order:
@@ -89,38 +136,36 @@ export class IngestStore {
    * turns each id's stored payloads into its call, or leaves it out while the
    * call has not ended. Writers of the same PBX id take turns, so that two
    * events of one call posted at once never each see only half of it.
+   * Requests that come in together are committed together (event-batch.ts);
+   * this resolves once this request's events are committed.
    */
-  async events(
-    accountId: number,
-    rows: EventRow[],
-    assemble: (payloads: Map<string, string[]>, phones: PhoneRef[]) => ResolvedCall[],
-  ): Promise<{ fresh: Set<string>; calls: Array<{ pbxId: string } & UpsertResult> }> {
+  async events(accountId: number, rows: EventRow[], assemble: Assemble): Promise<{ fresh: Set<string>; calls: Array<{ pbxId: string } & UpsertResult> }> {
     if (rows.length === 0) return { fresh: new Set(), calls: [] };
-    let queued = 0;
-    const outcome = await this.transaction(async (tx) => {
-      await tx.lockPbxIds(accountId, rows.map((r) => r.pbxId));
-      const fresh = await tx.insertEvents(accountId, rows);
-      // Each new event once, even when a post holds it twice.
-      const webhooks = new Map(rows.filter((r) => r.webhook && fresh.has(r.key)).map((r) => [r.key, r.webhook!]));
-      queued = await queueWebhooks(this.conn.db, tx.run, accountId, [...webhooks.values()]);
-      // A call is built once it ends; until then only a call already built (its end
-      // came first) is rebuilt, so that most events cost two statements.
-      const ending = new Set(rows.filter((r) => fresh.has(r.key) && r.ends).map((r) => r.pbxId));
-      const others = [...new Set(rows.filter((r) => fresh.has(r.key) && !ending.has(r.pbxId)).map((r) => r.pbxId))];
-      const touched = [...ending, ...(others.length ? await tx.existingPbxIds(accountId, others) : [])];
-      if (!touched.length) return { fresh, calls: [] };
-      const payloads = new Map<string, string[]>();
-      for (const { pbx_id, payload } of await tx.eventsOf(accountId, touched)) {
-        let list = payloads.get(pbx_id);
-        if (!list) payloads.set(pbx_id, (list = []));
-        list.push(payload);
-      }
-      const calls = assemble(payloads, await tx.phones(accountId));
-      const results = await upsertCalls(tx, accountId, calls, nowSeconds());
-      return { fresh, calls: results.map((r, i) => ({ pbxId: calls[i]!.pbxId, ...r })) };
-    });
-    if (queued) this.announce();
-    return outcome;
+    const { fresh, calls } = await this.eventBatches.submit(`${accountId}:${rows[0]!.pbxId}`, { accountId, rows, assemble });
+    return { fresh, calls };
+  }
+
+  /** One request's events, inside a transaction that holds the locks of their PBX ids. */
+  private async applyEvents(tx: UpsertTx, { accountId, rows, assemble }: EventJob, phonesOf: (accountId: number) => Promise<PhoneRef[]>): Promise<EventOutcome> {
+    const fresh = await tx.insertEvents(accountId, rows);
+    // Each new event once, even when a post holds it twice.
+    const webhooks = new Map(rows.filter((r) => r.webhook && fresh.has(r.key)).map((r) => [r.key, r.webhook!]));
+    const queued = await queueWebhooks(this.conn.db, tx.run, accountId, [...webhooks.values()]);
+    // A call is built once it ends; until then only a call already built (its end
+    // came first) is rebuilt, so that most events cost two statements.
+    const ending = new Set(rows.filter((r) => fresh.has(r.key) && r.ends).map((r) => r.pbxId));
+    const others = [...new Set(rows.filter((r) => fresh.has(r.key) && !ending.has(r.pbxId)).map((r) => r.pbxId))];
+    const touched = [...ending, ...(others.length ? await tx.existingPbxIds(accountId, others) : [])];
+    if (!touched.length) return { fresh, calls: [], queued };
+    const payloads = new Map<string, string[]>();
+    for (const { pbx_id, payload } of await tx.eventsOf(accountId, touched)) {
+      let list = payloads.get(pbx_id);
+      if (!list) payloads.set(pbx_id, (list = []));
+      list.push(payload);
+    }
+    const calls = assemble(payloads, await phonesOf(accountId));
+    const results = await upsertCalls(tx, accountId, calls, nowSeconds());
+    return { fresh, calls: results.map((r, i) => ({ pbxId: calls[i]!.pbxId, ...r })), queued };
   }
 
   /**

@@ -110,10 +110,10 @@ export async function upsertCalls(tx: UpsertTx, accountId: number, calls: Resolv
   }
 
   const toInsert: Array<NewCallRow & { pbxId: string }> = [];
-  const toUpdate: Array<{ id: number; values: ColumnValues; tagIds: number[] }> = [];
+  const toUpdate: Array<{ id: number; values: ColumnValues; tagIds: number[]; before: StoredCall }> = [];
   for (const [pbxId, s] of state) {
     if (!s.stored) toInsert.push({ pbxId, call: s.call, tagIds: s.tagIds });
-    else if (s.dirty) toUpdate.push({ id: s.stored.id, values: s.values, tagIds: s.tagIds });
+    else if (s.dirty) toUpdate.push({ id: s.stored.id, values: s.values, tagIds: s.tagIds, before: s.stored });
   }
   const ids = new Map<string, number>();
   for (const [pbxId, s] of state) if (s.stored) ids.set(pbxId, s.stored.id);
@@ -123,13 +123,15 @@ export async function upsertCalls(tx: UpsertTx, accountId: number, calls: Resolv
   }
   if (toUpdate.length) {
     await tx.updateCalls(accountId, toUpdate);
-    await tx.rewriteTags(
-      accountId,
-      toUpdate.map((u) => ({ id: u.id, tagIds: u.tagIds, startTime: u.values.start_time as number })),
-    );
+    // Tag rows carry the call's start time: rewritten only when the tags or that time changed.
+    const retag = toUpdate.filter((u) => !sameTags(u.before.tagIds, u.tagIds) || u.before.values.start_time !== u.values.start_time);
+    if (retag.length) await tx.rewriteTags(accountId, retag.map((u) => ({ id: u.id, tagIds: u.tagIds, startTime: u.values.start_time as number })));
   }
   return outcomes.map(({ pbxId, outcome }) => ({ id: ids.get(pbxId)!, outcome }));
 }
+
+/** How many statements a SQLite writer keeps prepared at most. */
+const MAX_PREPARED = 200;
 
 /** SQLite: prepared statements on the one connection, which the caller holds with a write transaction open. */
 export class SqliteUpsertTx implements UpsertTx {
@@ -140,7 +142,10 @@ export class SqliteUpsertTx implements UpsertTx {
   }
 
   readonly run: ExecuteQuery = async (query) => {
-    const statement = this.sqlite.prepare(query.sql);
+    // Live events run the same few queries (the account's webhook subscriptions,
+    // its delivery insert) for every request: kept prepared, up to a bound, since
+    // a batch's text changes with its number of rows.
+    const statement = this.statements.size < MAX_PREPARED ? this.prepare(query.sql) : (this.statements.get(query.sql) ?? this.sqlite.prepare(query.sql));
     if (statement.reader) return statement.all(...(query.parameters as unknown[]));
     statement.run(...(query.parameters as unknown[]));
     return [];
