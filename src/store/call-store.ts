@@ -283,7 +283,7 @@ export class CallStore {
   private async tagsOfCalls(accountId: number, callIds: number[]): Promise<Map<number, CallTags>> {
     const byCall = new Map<number, CallTags>();
     if (callIds.length === 0) return byCall;
-    const rows = await this.db
+    const query = this.db
       .selectFrom('call_tags')
       .innerJoin('tags', (join) => join.onRef('tags.account_id', '=', 'call_tags.account_id').onRef('tags.id', '=', 'call_tags.tag_id'))
       .select(['call_tags.call_id', 'tags.id', 'tags.name'])
@@ -296,11 +296,12 @@ export class CallStore {
           : sql<SqlBool>`call_tags.call_id IN (SELECT value FROM json_each(${JSON.stringify(callIds)}))`,
       )
       .orderBy('tags.name')
-      .execute();
-    for (const row of rows) {
-      let list = byCall.get(row.call_id);
-      if (!list) byCall.set(row.call_id, (list = []));
-      list.push({ id: row.id, name: row.name });
+      .compile();
+    // Through arrayRows: on SQLite the statement stays prepared between pages.
+    for (const [callId, id, name] of (await this.arrayRows(query.sql, query.parameters)) as Array<[number, number, string]>) {
+      let list = byCall.get(callId);
+      if (!list) byCall.set(callId, (list = []));
+      list.push({ id, name });
     }
     return byCall;
   }

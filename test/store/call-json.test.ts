@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { deriveCall, type CallInput } from '../../src/domain/call.js';
 import type { CallFilter } from '../../src/domain/call-filters.js';
-import { callJson, callRowLink, callsJson } from '../../src/store/call-json.js';
+import { callObject, callRowLink, callsJson } from '../../src/store/call-json.js';
 import { CALL_COLUMNS, toCallResource, type CallSelection } from '../../src/store/call-resource.js';
 import type { Store } from '../../src/store/store.js';
 import { describeEngines, openTestStore } from '../helpers/engines.js';
@@ -111,7 +111,7 @@ it('writes a synthetic row as toCallResource would, for every type and status', 
         } as CallSelection;
         const row = CALL_COLUMNS.map((column) => selection[column as keyof CallSelection]);
         const tags = answered ? [{ id: 1, name: 'a"b' }] : [];
-        expect(callJson(row, tags, 'L')).toBe(JSON.stringify({ ...toCallResource(selection, tags), play_record_link: 'L' }));
+        expect(JSON.stringify(callObject(row, tags, 'L'))).toBe(JSON.stringify({ ...toCallResource(selection, tags), play_record_link: 'L' }));
       }
     }
   }
