@@ -314,6 +314,9 @@ interface Scenario {
   http: HttpSamples;
   /** The median of each round, to show the noise. */
   floorRounds: number[];
+  /** API process CPU over the timed one-connection requests, and how many there were. */
+  cpuMs: number;
+  cpuRequests: number;
   httpRounds: number[];
 }
 
@@ -325,6 +328,8 @@ function scenario(key: string, label: string, query: Record<string, string>): Sc
     floorSamples: [],
     http: { latencies: [], requests: 0, seconds: 0, failures: 0 },
     floorRounds: [],
+    cpuMs: 0,
+    cpuRequests: 0,
     httpRounds: [],
   };
 }
@@ -407,6 +412,8 @@ function scenariosFor(f: Fixture): Scenario[] {
 interface Server {
   base: string;
   token: string;
+  /** CPU time (user + system) the API process has used so far, in milliseconds. */
+  cpu(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -431,6 +438,16 @@ async function startServer(url: string, store: Store, accountId: number): Promis
   return {
     base,
     token: body.access_token,
+    cpu: () =>
+      new Promise<number>((resolve) => {
+        const onMessage = (m: unknown) => {
+          if (typeof (m as { cpu?: unknown }).cpu !== 'number') return;
+          child.off('message', onMessage);
+          resolve((m as { cpu: number }).cpu);
+        };
+        child.on('message', onMessage);
+        child.send('cpu');
+      }),
     stop: () =>
       new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
@@ -468,6 +485,8 @@ interface Row {
   httpOverFloor: number;
   floorSamples: number;
   httpSamples: number;
+  /** API process CPU per request (user + system), over the timed one-connection requests. */
+  cpuPerRequest: number;
   floorRounds: number[];
   httpRounds: number[];
 }
@@ -562,10 +581,14 @@ async function benchEngine(engine: 'sqlite' | 'postgres', options: Options): Pro
       for (const s of scenarios) {
         const floorFrom = s.floorSamples.length;
         const httpFrom = s.http.latencies.length;
+        const requestsFrom = s.http.requests;
+        const cpuFrom = await server.cpu();
         await timeFloor(s.floor!, options.floorMs, 15, s.floorSamples);
         await timeHttp(urlOf(s), server.token, options.httpSeconds, 1, s.http);
         s.floorRounds.push(median(s.floorSamples.slice(floorFrom)));
         s.httpRounds.push(median(s.http.latencies.slice(httpFrom)));
+        s.cpuMs += (await server.cpu()) - cpuFrom;
+        s.cpuRequests += s.http.requests - requestsFrom;
       }
       log(`${engine}: round ${round}/${options.rounds} done`);
     }
@@ -593,6 +616,7 @@ async function benchEngine(engine: 'sqlite' | 'postgres', options: Options): Pro
         floorSamples: s.floorSamples.length,
         httpSamples: s.http.latencies.length,
         floorRounds: s.floorRounds,
+        cpuPerRequest: s.cpuMs / s.cpuRequests,
         httpRounds: s.httpRounds,
       };
     });
@@ -700,6 +724,10 @@ function markdown(results: EngineResult[], machine: Record<string, string | numb
       '',
       `One day, 8 connections: ${r.throughput.reqPerSec.toFixed(0)} req/s, p50 ${ms(r.throughput.p50)} ms.`,
       '',
+      `API process CPU per request (process.cpuUsage, user + system, over the timed one-connection requests): ${r.rows
+        .map((row) => `${row.key} ${row.cpuPerRequest.toFixed(1)} ms`)
+        .join(', ')}.`,
+      '',
       `Targets: ${r.checks.filter((c) => c.met).length} of ${r.checks.length} met${
         r.checks.some((c) => !c.met) ? `; missed: ${r.checks.filter((c) => !c.met).map((c) => `${c.what} (${x(c.ratio)})`).join('; ')}` : ''
       }.`,
@@ -757,6 +785,11 @@ if (process.argv[2] === '--serve') {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   process.send!({ port: typeof address === 'object' && address ? address.port : 0 });
+  process.on('message', (m) => {
+    if (m !== 'cpu') return;
+    const usage = process.cpuUsage();
+    process.send!({ cpu: (usage.user + usage.system) / 1000 });
+  });
   process.on('disconnect', () => {
     void app
       .close()
