@@ -51,7 +51,7 @@ const THIRTY_DAYS = { start_time: iso(UNTIL - 30 * DAY), end_time: iso(UNTIL - 1
 const FULL = { start_time: iso(UNTIL - 90 * DAY), end_time: UNTIL_ISO };
 
 const PG_ADMIN_URL = process.env.SIPSIM_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const PG_DATABASE = 'sipsim_bench';
+const PG_DATABASE = process.env.SIPSIM_BENCH_PG_DATABASE ?? 'sipsim_bench';
 const SQLITE_PATH = join(HERE, 'data', `calls-${CALLS}-seed${SEED}.db`);
 
 // ---------------------------------------------------------------- options
@@ -62,6 +62,8 @@ interface Options {
   floorMs: number;
   httpSeconds: number;
   keepPg: boolean;
+  /** Scenario keys to run (e.g. `day`), or null for all; the page-100 walks need their page-1 scenario's data only. */
+  only: string[] | null;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -72,6 +74,7 @@ function parseOptions(argv: string[]): Options {
       rounds: { type: 'string', default: '8' },
       quick: { type: 'boolean', default: false },
       'keep-pg': { type: 'boolean', default: false },
+      only: { type: 'string' },
     },
   });
   const engines = values.engines.split(',');
@@ -84,6 +87,7 @@ function parseOptions(argv: string[]): Options {
     floorMs: 400,
     httpSeconds: 1,
     keepPg: values['keep-pg'],
+    only: values.only ? values.only.split(',') : null,
   };
   if (!Number.isInteger(options.rounds) || options.rounds < 1) throw new Error('--rounds must be a positive integer');
   if (values.quick) Object.assign(options, { rounds: 2, floorMs: 300, httpSeconds: 1 });
@@ -203,30 +207,23 @@ function rawSqlite(store: Store): SqliteDatabase.Database {
 async function captureQueries<T>(store: Store, action: () => Promise<T>): Promise<{ result: T; queries: CapturedQuery[] }> {
   const queries: CapturedQuery[] = [];
   if (store.engine === 'sqlite') {
-    // Kysely's SQLite driver prepares each statement, then calls all() or run() on it with the parameters.
-    const sqlite = rawSqlite(store);
-    const prepare = sqlite.prepare;
-    sqlite.prepare = function (this: SqliteDatabase.Database, source: string) {
-      const statement = prepare.call(this, source);
-      const entry: CapturedQuery = { sql: source, parameters: [] };
-      queries.push(entry);
-      return new Proxy(statement, {
-        get(target, key, receiver) {
-          const value = Reflect.get(target, key, receiver);
-          if (key === 'all' || key === 'run' || key === 'get' || key === 'iterate') {
-            return (...args: unknown[]) => {
-              entry.parameters = (args.length === 1 && Array.isArray(args[0]) ? args[0] : args) as unknown[];
-              return (value as (...a: unknown[]) => unknown).apply(target, args);
-            };
-          }
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      });
-    } as typeof sqlite.prepare;
+    // Statements are run through their prototype's all/get/run/iterate, whether Kysely
+    // prepared them for this call or the store prepared them once and reuses them.
+    const proto = Object.getPrototypeOf(rawSqlite(store).prepare('SELECT 1')) as Record<string, (...a: unknown[]) => unknown>;
+    const methods = ['all', 'run', 'get', 'iterate'] as const;
+    const originals = methods.map((m) => proto[m]!);
+    methods.forEach((m, i) => {
+      const original = originals[i]!;
+      proto[m] = function (this: SqliteDatabase.Statement, ...args: unknown[]) {
+        const parameters = (args.length === 1 && Array.isArray(args[0]) ? args[0] : args) as unknown[];
+        queries.push({ sql: this.source, parameters });
+        return original.apply(this, args);
+      };
+    });
     try {
       return { result: await action(), queries };
     } finally {
-      sqlite.prepare = prepare;
+      methods.forEach((m, i) => (proto[m] = originals[i]!));
     }
   }
   // Kysely's PostgreSQL driver calls client.query(sql, parameters) on a pooled pg.Client.
@@ -234,6 +231,11 @@ async function captureQueries<T>(store: Store, action: () => Promise<T>): Promis
   const query = proto.query;
   proto.query = function (this: unknown, ...args: unknown[]) {
     if (typeof args[0] === 'string') queries.push({ sql: args[0], parameters: (args[1] as unknown[]) ?? [] });
+    // A query config ({ text, values, rowMode }), as the store's array-row reads send it.
+    else if (args[0] && typeof (args[0] as { text?: unknown }).text === 'string') {
+      const config = args[0] as { text: string; values?: unknown[] };
+      queries.push({ sql: config.text, parameters: config.values ?? [] });
+    }
     return query.apply(this, args);
   };
   try {
@@ -312,6 +314,9 @@ interface Scenario {
   http: HttpSamples;
   /** The median of each round, to show the noise. */
   floorRounds: number[];
+  /** API process CPU over the timed one-connection requests, and how many there were. */
+  cpuMs: number;
+  cpuRequests: number;
   httpRounds: number[];
 }
 
@@ -323,6 +328,8 @@ function scenario(key: string, label: string, query: Record<string, string>): Sc
     floorSamples: [],
     http: { latencies: [], requests: 0, seconds: 0, failures: 0 },
     floorRounds: [],
+    cpuMs: 0,
+    cpuRequests: 0,
     httpRounds: [],
   };
 }
@@ -405,11 +412,16 @@ function scenariosFor(f: Fixture): Scenario[] {
 interface Server {
   base: string;
   token: string;
+  /** CPU time (user + system) the API process has used so far, in milliseconds. */
+  cpu(): Promise<number>;
   stop(): Promise<void>;
 }
 
 async function startServer(url: string, store: Store, accountId: number): Promise<Server> {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--serve', url], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // SIPSIM_BENCH_CPU_PROF=<dir>: the API process writes a V8 CPU profile there when it exits.
+  const profile = process.env.SIPSIM_BENCH_CPU_PROF;
+  const execArgv = [...process.execArgv, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [])];
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--serve', url], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m) => resolve((m as { port: number }).port));
     child.once('exit', (code) => reject(new Error(`API server exited with ${code}`)));
@@ -426,6 +438,16 @@ async function startServer(url: string, store: Store, accountId: number): Promis
   return {
     base,
     token: body.access_token,
+    cpu: () =>
+      new Promise<number>((resolve) => {
+        const onMessage = (m: unknown) => {
+          if (typeof (m as { cpu?: unknown }).cpu !== 'number') return;
+          child.off('message', onMessage);
+          resolve((m as { cpu: number }).cpu);
+        };
+        child.on('message', onMessage);
+        child.send('cpu');
+      }),
     stop: () =>
       new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
@@ -463,6 +485,8 @@ interface Row {
   httpOverFloor: number;
   floorSamples: number;
   httpSamples: number;
+  /** API process CPU per request (user + system), over the timed one-connection requests. */
+  cpuPerRequest: number;
   floorRounds: number[];
   httpRounds: number[];
 }
@@ -514,7 +538,7 @@ async function benchEngine(engine: 'sqlite' | 'postgres', options: Options): Pro
       await pgClient.connect();
     }
     server = await startServer(prepared.url, store, fixture.accountId);
-    const scenarios = scenariosFor(fixture);
+    const scenarios = scenariosFor(fixture).filter((s) => !options.only || options.only.includes(s.key));
 
     // Page tokens for page 100 of each walk, followed through the API.
     const codec = new CursorCodec(await store.credentials.cursorSecret());
@@ -557,14 +581,18 @@ async function benchEngine(engine: 'sqlite' | 'postgres', options: Options): Pro
       for (const s of scenarios) {
         const floorFrom = s.floorSamples.length;
         const httpFrom = s.http.latencies.length;
+        const requestsFrom = s.http.requests;
+        const cpuFrom = await server.cpu();
         await timeFloor(s.floor!, options.floorMs, 15, s.floorSamples);
         await timeHttp(urlOf(s), server.token, options.httpSeconds, 1, s.http);
         s.floorRounds.push(median(s.floorSamples.slice(floorFrom)));
         s.httpRounds.push(median(s.http.latencies.slice(httpFrom)));
+        s.cpuMs += (await server.cpu()) - cpuFrom;
+        s.cpuRequests += s.http.requests - requestsFrom;
       }
       log(`${engine}: round ${round}/${options.rounds} done`);
     }
-    const day = scenarios[0]!;
+    const day = scenarios.find((s) => s.key === 'day') ?? scenarios[0]!;
     const concurrent: HttpSamples = { latencies: [], requests: 0, seconds: 0, failures: 0 };
     await timeHttp(urlOf(day), server.token, Math.max(3, options.httpSeconds * 2), 8, concurrent);
 
@@ -588,12 +616,13 @@ async function benchEngine(engine: 'sqlite' | 'postgres', options: Options): Pro
         floorSamples: s.floorSamples.length,
         httpSamples: s.http.latencies.length,
         floorRounds: s.floorRounds,
+        cpuPerRequest: s.cpuMs / s.cpuRequests,
         httpRounds: s.httpRounds,
       };
     });
     const row = (key: string) => rows.find((r) => r.key === key)!;
     const check = (what: string, ratio: number, target: number): Check => ({ what, ratio, target, met: ratio <= target });
-    const checks = [
+    const checks = options.only ? [] : [
       check('one-day page: HTTP p50 / floor p50', row('day').httpOverFloor, 2),
       ...['voicemail', 'employee', 'tag', 'tag-rare', 'number', 'name'].map((k) =>
         check(`${row(k).label}: HTTP p50 / unfiltered 30 days HTTP p50`, row(k).httpP50 / row('month').httpP50, 3),
@@ -695,6 +724,10 @@ function markdown(results: EngineResult[], machine: Record<string, string | numb
       '',
       `One day, 8 connections: ${r.throughput.reqPerSec.toFixed(0)} req/s, p50 ${ms(r.throughput.p50)} ms.`,
       '',
+      `API process CPU per request (process.cpuUsage, user + system, over the timed one-connection requests): ${r.rows
+        .map((row) => `${row.key} ${row.cpuPerRequest.toFixed(1)} ms`)
+        .join(', ')}.`,
+      '',
       `Targets: ${r.checks.filter((c) => c.met).length} of ${r.checks.length} met${
         r.checks.some((c) => !c.met) ? `; missed: ${r.checks.filter((c) => !c.met).map((c) => `${c.what} (${x(c.ratio)})`).join('; ')}` : ''
       }.`,
@@ -723,6 +756,11 @@ async function main(): Promise<void> {
     results.push(await benchEngine(engine, options));
   }
   const seconds = (performance.now() - started) / 1000;
+  if (options.only) {
+    // A partial run leaves the recorded figures alone: its table goes to stdout.
+    process.stdout.write(`${markdown(results, machine, options, seconds)}\n`);
+    return;
+  }
   // Other scripts' sections (bench/load.ts, bench/faults.ts) follow this one, between their markers; keep them.
   const resultsPath = join(HERE, 'RESULTS.md');
   const previous = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '';
@@ -747,6 +785,11 @@ if (process.argv[2] === '--serve') {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   process.send!({ port: typeof address === 'object' && address ? address.port : 0 });
+  process.on('message', (m) => {
+    if (m !== 'cpu') return;
+    const usage = process.cpuUsage();
+    process.send!({ cpu: (usage.user + usage.system) / 1000 });
+  });
   process.on('disconnect', () => {
     void app
       .close()

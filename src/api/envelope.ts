@@ -33,6 +33,20 @@ export function sendList(request: FastifyRequest, reply: FastifyReply, data: unk
   });
 }
 
+/**
+ * sendList for data already written as a JSON array: the envelope is put
+ * around it as text, byte for byte what sendList writes for the same data,
+ * so that a page of a thousand calls is not parsed into objects nor
+ * serialised twice.
+ */
+export function sendListJson(request: FastifyRequest, reply: FastifyReply, dataJson: string, pagination: Pagination): FastifyReply {
+  const head = JSON.stringify({ status: 200, request_id: request.id, timestamp: formatDateTime(nowSeconds()) });
+  const body = `${head.slice(0, -1)},"data":${dataJson},"pagination":${JSON.stringify(pagination)}}`;
+  // As a Buffer: encoded to UTF-8 once, where a string is measured for its
+  // Content-Length and then encoded again for the socket.
+  return reply.code(200).type('application/json; charset=utf-8').send(Buffer.from(body));
+}
+
 export function sendErrors(
   request: FastifyRequest,
   reply: FastifyReply,

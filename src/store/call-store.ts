@@ -4,9 +4,22 @@ import type { CallFilter, SearchTerm } from '../domain/call-filters.js';
 import type { Position } from '../domain/cursor.js';
 import { NotFoundError } from '../domain/errors.js';
 import { CALL_COLUMNS, callFields, FIELD_SOURCES, toCallResource, type CallColumn, type CallSelection, type CallTags } from './call-resource.js';
-import type { Engine } from './engine.js';
+import type SqliteDatabase from 'better-sqlite3';
+import { callRowId, callRowStartTime, type CallRowArray } from './call-json.js';
+import type { Connection, Engine } from './engine.js';
 import type { Guarded } from './guarded.js';
 import type { Database } from './schema.js';
+
+/** A page of the list as array rows, for callsJson. */
+export interface CallRowPage {
+  rows: CallRowArray[];
+  tags: Map<number, CallTags>;
+  /** Where the next page starts, or null on the last page. */
+  next: Position | null;
+}
+
+/** SQLite statements the list keeps prepared, at most. */
+const STATEMENT_CACHE_SIZE = 64;
 
 export interface CallPage {
   calls: CallResource[];
@@ -36,7 +49,11 @@ export class CallStore {
     private readonly db: Kysely<Database>,
     private readonly engine: Engine,
     private readonly guarded: Guarded,
+    /** The driver under Kysely, for the list's array-row reads. */
+    private readonly raw: Pick<Connection, 'sqlite' | 'pool'>,
   ) {}
+
+  private readonly statements = new Map<string, SqliteDatabase.Statement>();
 
   /** The call with this id; NotFoundError('Call') when the account has none. */
   async get(accountId: number, id: number): Promise<CallResource> {
@@ -77,6 +94,46 @@ export class CallStore {
   }
 
   /**
+   * One page of calls as the list serves them, read as arrays (values in
+   * CALL_COLUMNS order) for callsJson to write straight to JSON: the list's hot
+   * path, with no object per row between the driver and the response. The
+   * same query and the same calls as list().
+   */
+  async listRows(accountId: number, filter: CallFilter, limit: number, after: Position | null): Promise<CallRowPage> {
+    return this.guarded(async () => {
+      const searchPlan = filter.search ? await this.planSearch(filter.search) : null;
+      const compiled = this.callsQuery(accountId, filter, searchPlan, after, limit + 1, CALL_COLUMNS).compile();
+      const rows = await this.arrayRows(compiled.sql, compiled.parameters);
+      const hasMore = rows.length > limit;
+      if (hasMore) rows.length = limit;
+      const tags = await this.tagsOfCalls(accountId, rows.map(callRowId));
+      const last = rows[rows.length - 1];
+      return { rows, tags, next: hasMore && last ? { startTime: callRowStartTime(last), id: callRowId(last) } : null };
+    });
+  }
+
+  /**
+   * Runs a compiled statement and returns its rows as arrays. On SQLite each
+   * statement is prepared once per store and kept by its text (the list's
+   * texts are few: the filters vary the parameters, not the text, but for
+   * which filters are present); on PostgreSQL the pool runs it with array rows.
+   */
+  private async arrayRows(text: string, parameters: readonly unknown[]): Promise<CallRowArray[]> {
+    if (this.raw.sqlite) {
+      let statement = this.statements.get(text);
+      if (!statement) {
+        // A bound on the cache: a text is cheap to prepare again, and the set of texts is small anyway.
+        if (this.statements.size >= STATEMENT_CACHE_SIZE) this.statements.clear();
+        statement = this.raw.sqlite.prepare(text).raw(true);
+        this.statements.set(text, statement);
+      }
+      return statement.all(parameters) as CallRowArray[];
+    }
+    const result = await this.raw.pool!.query({ text, values: parameters as unknown[], rowMode: 'array' });
+    return result.rows as CallRowArray[];
+  }
+
+  /**
    * Up to `limit` rows of the calls a filter selects, newest first (start_time,
    * then id, descending), after `after` when given: the one query behind both
    * list and export, so that an export is exactly the list's pages.
@@ -90,6 +147,18 @@ export class CallStore {
     limit: number,
     columns: readonly CallColumn[] = CALL_COLUMNS,
   ): Promise<CallSelection[]> {
+    return (await this.callsQuery(accountId, filter, searchPlan, after, limit, columns).execute()) as CallSelection[];
+  }
+
+  /** The query behind selectCalls, not yet run. */
+  private callsQuery(
+    accountId: number,
+    filter: CallFilter,
+    searchPlan: (() => Expression<SqlBool>) | null,
+    after: Position | null,
+    limit: number,
+    columns: readonly CallColumn[],
+  ) {
     // With one tag, the page is read in order off that tag's index (call_tags keeps a
     // copy of each tagged call's start_time, which must stay equal to it) and joined
     // to the calls, so that a rare tag costs what a common one does. Several tags are
@@ -132,7 +201,7 @@ export class CallStore {
       );
     }
     if (searchPlan) query = query.where(searchPlan);
-    return (await query.orderBy(ref(time), 'desc').orderBy(ref(key), 'desc').limit(limit).execute()) as CallSelection[];
+    return query.orderBy(ref(time), 'desc').orderBy(ref(key), 'desc').limit(limit);
   }
 
   /**
@@ -214,7 +283,7 @@ export class CallStore {
   private async tagsOfCalls(accountId: number, callIds: number[]): Promise<Map<number, CallTags>> {
     const byCall = new Map<number, CallTags>();
     if (callIds.length === 0) return byCall;
-    const rows = await this.db
+    const query = this.db
       .selectFrom('call_tags')
       .innerJoin('tags', (join) => join.onRef('tags.account_id', '=', 'call_tags.account_id').onRef('tags.id', '=', 'call_tags.tag_id'))
       .select(['call_tags.call_id', 'tags.id', 'tags.name'])
@@ -227,11 +296,12 @@ export class CallStore {
           : sql<SqlBool>`call_tags.call_id IN (SELECT value FROM json_each(${JSON.stringify(callIds)}))`,
       )
       .orderBy('tags.name')
-      .execute();
-    for (const row of rows) {
-      let list = byCall.get(row.call_id);
-      if (!list) byCall.set(row.call_id, (list = []));
-      list.push({ id: row.id, name: row.name });
+      .compile();
+    // Through arrayRows: on SQLite the statement stays prepared between pages.
+    for (const [callId, id, name] of (await this.arrayRows(query.sql, query.parameters)) as Array<[number, number, string]>) {
+      let list = byCall.get(callId);
+      if (!list) byCall.set(callId, (list = []));
+      list.push({ id, name });
     }
     return byCall;
   }

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseListCallsQuery, type ListCallsQuery as ParsedQuery } from '../../../domain/call-filters.js';
 import type { Store } from '../../../store/store.js';
-import { sendList } from '../../envelope.js';
+import { sendListJson } from '../../envelope.js';
+import { callRowId, callRowLink, callsJson } from '../../../store/call-json.js';
 import type { RecordingService } from '../../../recordings/service.js';
 import { nowSeconds } from '../../../domain/time.js';
 import { baseUrlOf } from '../../base-url.js';
@@ -46,11 +47,18 @@ export function registerListCalls(app: FastifyInstance, store: Store, recordings
       const pager = await Pager.of(store, fingerprint, 2);
       const key = pager.after(page, { filters: FILTERS_PROBLEM });
       const after = key ? { startTime: key[0]!, id: key[1]! } : null;
-      const result = await store.calls.list(accountId, filter, limit, after);
+      // Rows as arrays, written to JSON directly: the list's hot path (see callsJson).
+      const result = await store.calls.listRows(accountId, filter, limit, after);
       const next = result.next ? [result.next.startTime, result.next.id] : null;
       // Where sipsim holds a call's recording, the link is its own signed one.
-      const calls = await recordings.linkCalls(baseUrlOf(request), accountId, result.calls, nowSeconds());
-      return sendList(request, reply, calls, pager.pagination(result.calls.length, limit, next));
+      const linked = await recordings.linkCalls(
+        baseUrlOf(request),
+        accountId,
+        result.rows.map((row) => ({ id: callRowId(row), play_record_link: callRowLink(row) })),
+        nowSeconds(),
+      );
+      const data = callsJson(result.rows, result.tags, linked.map((call) => call.play_record_link));
+      return sendListJson(request, reply, data, pager.pagination(result.rows.length, limit, next));
     },
   );
 }
