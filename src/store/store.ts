@@ -75,7 +75,7 @@ export class Store {
     const guarded: Guarded = (operation) => this.guarded(operation);
     const announce = () => this.webhooks.announce();
     this.webhooks = new WebhookStore(conn.db, conn.engine, guarded);
-    this.calls = new CallStore(conn.db, conn.engine, guarded);
+    this.calls = new CallStore(conn.db, conn.engine, guarded, conn.sqlite ?? null);
     this.ingest = new IngestStore(conn, guarded, announce);
     this.tags = new TagStore(conn.db, conn.engine, guarded, announce);
     // Click-to-call writes its call row with the one writer, in its own transaction.
