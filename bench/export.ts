@@ -106,7 +106,8 @@ interface Server {
 
 async function startServer(): Promise<Server> {
   const child = fork(fileURLToPath(import.meta.url), ['--serve', `sqlite:${SQLITE_PATH}`], {
-    execArgv: ['--import', 'tsx'],
+    // BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR' profiles the server (Node refuses --cpu-prof in NODE_OPTIONS).
+    execArgv: ['--import', 'tsx', ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const ask = <T>(type: string) =>
