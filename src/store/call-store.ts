@@ -1,3 +1,4 @@
+import type SqliteDatabase from 'better-sqlite3';
 import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
 import type { CallResource } from '../domain/call.js';
 import type { CallFilter, SearchTerm } from '../domain/call-filters.js';
@@ -5,6 +6,7 @@ import type { Position } from '../domain/cursor.js';
 import { NotFoundError } from '../domain/errors.js';
 import { CALL_COLUMNS, callFields, FIELD_SOURCES, toCallResource, type CallColumn, type CallSelection, type CallTags } from './call-resource.js';
 import type SqliteDatabase from 'better-sqlite3';
+import { rawRowsKysely, rowViewOf, sqliteTagsOfCalls } from './call-export-query.js';
 import { callRowId, callRowStartTime, type CallRowArray } from './call-json.js';
 import type { Connection, Engine } from './engine.js';
 import type { Guarded } from './guarded.js';
@@ -49,8 +51,13 @@ export class CallStore {
     private readonly db: Kysely<Database>,
     private readonly engine: Engine,
     private readonly guarded: Guarded,
-    /** The driver under Kysely, for the list's array-row reads. */
-    private readonly raw: Pick<Connection, 'sqlite' | 'pool'>,
+    /**
+     * The driver under Kysely: the list reads array rows through it, and on SQLite
+     * an export prepares its statements once on it. A store made without it (the
+     * export's own statement-reusing reader, tests of the plain path) reads through
+     * Kysely only and cannot list.
+     */
+    private readonly raw: Partial<Pick<Connection, 'sqlite' | 'pool'>> = {},
   ) {}
 
   private readonly statements = new Map<string, SqliteDatabase.Statement>();
@@ -129,7 +136,8 @@ export class CallStore {
       }
       return statement.all(parameters) as CallRowArray[];
     }
-    const result = await this.raw.pool!.query({ text, values: parameters as unknown[], rowMode: 'array' });
+    if (!this.raw.pool) throw new Error('This CallStore was made without its driver: it cannot read array rows');
+    const result = await this.raw.pool.query({ text, values: parameters as unknown[], rowMode: 'array' });
     return result.rows as CallRowArray[];
   }
 
@@ -235,12 +243,14 @@ export class CallStore {
     const withTags = !chosen || chosen.includes('tags' as F);
     // Planned once: the plan only picks an index, and the first answer holds for the whole walk.
     const searchPlan = filter.search ? await this.guarded(() => this.planSearch(filter.search!)) : null;
+    // Inside guarded: a store already closed or gone answers as any other read does.
+    const readBatch = await this.guarded(() => this.exportBatchReader(accountId, columns));
     let after: Position | null = null;
     for (;;) {
       const position = after;
       const batch = await this.guarded(async () => {
-        const rows = await this.selectCalls(accountId, filter, searchPlan, position, batchSize, columns);
-        const tags = withTags ? await this.tagsOfCalls(accountId, rows.map((r) => r.id)) : new Map<number, CallTags>();
+        const rows = await readBatch.calls(filter, searchPlan, position, batchSize);
+        const tags = withTags ? await readBatch.tags(rows.map((r) => r.id)) : new Map<number, CallTags>();
         const calls = rows.map((row) => {
           const callTags = tags.get(row.id) ?? [];
           return chosen ? callFields(row, callTags, chosen) : (toCallResource(row, callTags) as Pick<CallResource, F>);
@@ -254,6 +264,32 @@ export class CallStore {
       // A macrotask turn: timers, sockets and other requests run before the next batch.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
+  }
+
+  /**
+   * How an export reads each batch: the list's own query and tagsOfCalls.
+   * On SQLite both statements are prepared once for the walk and read rows
+   * as arrays (see call-export-query.ts), each row seen through a view with
+   * the column names, so that calls are built by the same mapping.
+   */
+  private exportBatchReader(accountId: number, columns: readonly CallColumn[]) {
+    if (!this.raw.sqlite) {
+      return {
+        calls: (filter: CallFilter, searchPlan: (() => Expression<SqlBool>) | null, after: Position | null, limit: number) =>
+          this.selectCalls(accountId, filter, searchPlan, after, limit, columns),
+        tags: (callIds: number[]) => this.tagsOfCalls(accountId, callIds),
+      };
+    }
+    const reusing = new CallStore(rawRowsKysely(this.raw.sqlite), this.engine, this.guarded);
+    const view = rowViewOf(columns);
+    const tagsOf = sqliteTagsOfCalls(this.raw.sqlite, accountId);
+    return {
+      calls: async (filter: CallFilter, searchPlan: (() => Expression<SqlBool>) | null, after: Position | null, limit: number) => {
+        const rows = (await reusing.selectCalls(accountId, filter, searchPlan, after, limit, columns)) as unknown as unknown[][];
+        return rows.map(view);
+      },
+      tags: async (callIds: number[]) => tagsOf(callIds),
+    };
   }
 
   /**
