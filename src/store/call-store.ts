@@ -5,7 +5,6 @@ import type { CallFilter, SearchTerm } from '../domain/call-filters.js';
 import type { Position } from '../domain/cursor.js';
 import { NotFoundError } from '../domain/errors.js';
 import { CALL_COLUMNS, callFields, FIELD_SOURCES, toCallResource, type CallColumn, type CallSelection, type CallTags } from './call-resource.js';
-import type SqliteDatabase from 'better-sqlite3';
 import { rawRowsKysely, rowViewOf, sqliteTagsOfCalls } from './call-export-query.js';
 import { callRowId, callRowStartTime, type CallRowArray } from './call-json.js';
 import type { Connection, Engine } from './engine.js';
