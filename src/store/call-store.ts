@@ -1,5 +1,5 @@
 import type SqliteDatabase from 'better-sqlite3';
-import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
+import { CompiledQuery, sql, type Expression, type Kysely, type SqlBool } from 'kysely';
 import type { CallResource } from '../domain/call.js';
 import type { CallFilter, SearchTerm } from '../domain/call-filters.js';
 import type { Position } from '../domain/cursor.js';
@@ -53,8 +53,8 @@ export class CallStore {
     /**
      * The driver under Kysely: the list reads array rows through it, and on SQLite
      * an export prepares its statements once on it. A store made without it (the
-     * export's own statement-reusing reader, tests of the plain path) reads through
-     * Kysely only and cannot list.
+     * export's own statement-reusing reader, tests of the plain path) reads
+     * everything through Kysely.
      */
     private readonly raw: Partial<Pick<Connection, 'sqlite' | 'pool'>> = {},
   ) {}
@@ -135,7 +135,11 @@ export class CallStore {
       }
       return statement.all(parameters) as CallRowArray[];
     }
-    if (!this.raw.pool) throw new Error('This CallStore was made without its driver: it cannot read array rows');
+    if (!this.raw.pool) {
+      // Made without its driver: read through Kysely; a row's values keep the select's column order.
+      const result = await this.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, [...parameters]));
+      return result.rows.map((row) => Object.values(row)) as CallRowArray[];
+    }
     const result = await this.raw.pool.query({ text, values: parameters as unknown[], rowMode: 'array' });
     return result.rows as CallRowArray[];
   }
