@@ -343,6 +343,8 @@ async function benchEngine(engine: Engine, options: Options, cleanup: Cleanup): 
 
 // ---------------------------------------------------------------- report
 
+/** Plan lines as they read, a long id list shortened. */
+const clip = (plan: string[]) => plan.map((line) => (line.length > 240 ? `${line.slice(0, 240)}…` : line));
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const pct = (part: number, total: number) => `${((100 * part) / total).toFixed(1)}%`;
 
@@ -393,7 +395,8 @@ function engineMarkdown(r: EngineResult): string {
     for (const [size, statements] of Object.entries(sc.plans!)) {
       for (const st of statements) {
         lines.push(`At ${size}, ${fixed(st.dbMs)} ms in the database alone${st.serialDbMs !== undefined ? ` (${fixed(st.serialDbMs)} ms with max_parallel_workers_per_gather = 0)` : ''}:`, '');
-        lines.push('```', st.sql.replace(/\s+/g, ' ').replace(/^select .*? from "calls"/i, 'select … from "calls"').slice(0, 700), `-- parameters: ${JSON.stringify(st.parameters).slice(0, 200)}`, ...st.plan, '```', '');
+        if (st.serialPlan) lines.push('(the serial plan is in bench/scale-results.json)', '');
+        lines.push('```', st.sql.replace(/\s+/g, ' ').replace(/^select .*? from "calls"/i, 'select … from "calls"').slice(0, 700), `-- parameters: ${JSON.stringify(st.parameters).slice(0, 200)}`, ...clip(st.plan), '```', '');
       }
     }
   }

@@ -28,6 +28,10 @@ export interface ExplainedStatement {
   serialDbMs?: number;
 }
 
+/** A page's id list runs to thousands of characters: a plan or a parameter keeps its start. */
+const short = (text: string) => (text.length > 400 ? `${text.slice(0, 400)}…` : text);
+const shortParameters = (parameters: unknown[]) => parameters.map((p) => (typeof p === 'string' ? short(p) : p));
+
 function rawSqlite(store: Store): SqliteDatabase.Database {
   return (store as unknown as { conn: Connection }).conn.sqlite!;
 }
@@ -123,7 +127,7 @@ export async function explainListCalls(url: string, accountId: number, query: Re
         });
         const statement = sqlite.prepare(s.sql);
         const dbMs = median3(() => statement.all(...(s.parameters as unknown[])));
-        explained.push({ sql: s.sql, parameters: s.parameters, plan, dbMs });
+        explained.push({ sql: s.sql, parameters: shortParameters(s.parameters), plan: plan.map(short), dbMs });
       }
       return explained;
     }
@@ -133,12 +137,12 @@ export async function explainListCalls(url: string, accountId: number, query: Re
       for (const s of statements) {
         const explain = async () =>
           (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${s.sql}`, s.parameters)).rows.map((r) => r['QUERY PLAN']);
-        const plan = await explain();
+        const plan = (await explain()).map(short);
         const dbMs = await median3Async(() => client.query(s.sql, s.parameters));
-        const entry: ExplainedStatement = { sql: s.sql, parameters: s.parameters, plan, dbMs };
+        const entry: ExplainedStatement = { sql: s.sql, parameters: shortParameters(s.parameters), plan, dbMs };
         if (plan.some((line) => line.includes('Gather'))) {
           await client.query('SET max_parallel_workers_per_gather = 0');
-          entry.serialPlan = await explain();
+          entry.serialPlan = (await explain()).map(short);
           entry.serialDbMs = await median3Async(() => client.query(s.sql, s.parameters));
           await client.query('RESET max_parallel_workers_per_gather');
         }
