@@ -268,9 +268,10 @@ async function benchEngine(engine: Engine, options: Options, cleanup: Cleanup): 
     for (let round = 0; round < options.rounds; round++) {
       const order = round % 2 === 0 ? servers : [...servers].reverse();
       for (const scenario of scenarios) {
-        for (const served of order) {
-          const id = `${scenario.key}@${served.store.size}`;
-          for (let i = 0; i < options.samples; i++) {
+        // Request by request from one size to the other, so that a burst of other work lands on both.
+        for (let i = 0; i < options.samples; i++) {
+          for (const served of order) {
+            const id = `${scenario.key}@${served.store.size}`;
             const { ms, body } = await timedGet(served, scenario.query.get(served.store.size)!);
             (samples.get(id) ?? samples.set(id, []).get(id)!).push(ms);
             rows.set(id, body.pagination.count);
