@@ -34,6 +34,7 @@ import { createDemo } from '../src/demo/seed.js';
 import { formatDateTime } from '../src/domain/time.js';
 import type { Connection } from '../src/store/engine.js';
 import { Store } from '../src/store/store.js';
+import { recentCallerDigits } from './support/search-fixture.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -366,17 +367,8 @@ async function fixtureOf(store: Store): Promise<Fixture> {
     .where('account_id', '=', account.id)
     .where('name_key', '=', 'spam')
     .executeTakeFirstOrThrow();
-  // A caller who really called in the window: the newest inbound call's number, its last six digits.
-  const call = await store.db
-    .selectFrom('calls')
-    .select('caller_number')
-    .where('account_id', '=', account.id)
-    .where('call_type', '=', 'inbound')
-    .where('start_time', '<=', UNTIL - DAY)
-    .orderBy('start_time', 'desc')
-    .orderBy('id', 'desc')
-    .executeTakeFirstOrThrow();
-  const digits = call.caller_number.replace(/\D/g, '');
+  // A caller who really called in the window (the day before its end).
+  const digits = await recentCallerDigits(store.db, account.id, UNTIL - DAY);
   return {
     accountId: account.id,
     employeeId: employee.id,
@@ -384,7 +376,7 @@ async function fixtureOf(store: Store): Promise<Fixture> {
     tagName: tag.name,
     rareTagId: rareTag.id,
     rareTagName: rareTag.name,
-    numberDigits: digits.slice(-6),
+    numberDigits: digits,
     name: 'dupont',
   };
 }

@@ -29,6 +29,7 @@ import { parseArgs } from 'node:util';
 import { Store } from '../src/store/store.js';
 import { formatDateTime } from '../src/domain/time.js';
 import { BENCH_DIR, Cleanup, ROOT, fixed, freePort, get, issueToken, log, machine, median, sleep, writeSection } from './support/deployment.js';
+import { recentCallerDigits } from './support/search-fixture.js';
 import { explainListCalls, type ExplainedStatement } from './support/scale-plans.js';
 import { UNTIL, UNTIL_ISO, cliCommand, measureStorage, parseSize, prepareScaleStore, type Engine, type ScaleStore, type Storage } from './support/scale-store.js';
 
@@ -157,21 +158,12 @@ async function fixtureOf(store: ScaleStore): Promise<Fixture> {
     const employee = await s.db.selectFrom('employees').select('id').where('account_id', '=', store.accountId).orderBy('id').executeTakeFirstOrThrow();
     const tag = async (key: string) =>
       (await s.db.selectFrom('tags').select('id').where('account_id', '=', store.accountId).where('name_key', '=', key).executeTakeFirstOrThrow()).id;
-    // The newest inbound call a day before the end: its caller's last six digits, as a person would type them.
-    const call = await s.db
-      .selectFrom('calls')
-      .select('caller_number')
-      .where('account_id', '=', store.accountId)
-      .where('call_type', '=', 'inbound')
-      .where('start_time', '<=', UNTIL - DAY)
-      .orderBy('start_time', 'desc')
-      .orderBy('id', 'desc')
-      .executeTakeFirstOrThrow();
     return {
       employeeId: employee.id,
       tagId: await tag('important'),
       rareTagId: await tag('spam'),
-      numberDigits: call.caller_number.replace(/\D/g, '').slice(-6),
+      // A caller of the day before the end.
+      numberDigits: await recentCallerDigits(s.db, store.accountId, UNTIL - DAY),
       name: 'dupont',
     };
   } finally {
