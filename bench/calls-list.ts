@@ -753,10 +753,10 @@ async function main(): Promise<void> {
     process.stdout.write(`${markdown(results, machine, options, seconds)}\n`);
     return;
   }
-  // Other scripts' sections (bench/load.ts, bench/faults.ts) follow this one, between their markers; keep them.
+  // Other sections (bench/load.ts, bench/faults.ts, the issue notes) follow this one, between their markers; keep them.
   const resultsPath = join(HERE, 'RESULTS.md');
   const previous = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '';
-  const others = previous.search(/<!-- [\w-]+: begin \(written by bench\//);
+  const others = previous.search(/<!-- [\w-]+: begin \(/);
   const kept = others >= 0 ? `\n${previous.slice(others)}` : '';
   writeFileSync(resultsPath, `${markdown(results, machine, options, seconds).trimEnd()}\n${kept}`);
   writeFileSync(
