@@ -36,7 +36,7 @@ export function mapStoreError(error: unknown): unknown {
     code === PG_READ_ONLY ||
     PG_UNAVAILABLE_CLASSES.some((c) => code.startsWith(c) && code.length === 5) ||
     SQLITE_UNAVAILABLE.some((c) => code.startsWith(c)) ||
-    /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Client has encountered a connection error|database connection is not open|driver has already been destroyed/i.test(
+    /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Client has encountered a connection error|database connection is not open|driver has already been destroyed|Cannot use a pool after calling end/i.test(
       message,
     )
   ) {

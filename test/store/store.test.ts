@@ -78,6 +78,7 @@ describe('driver errors at the store boundary', () => {
     [{ code: '57P01', message: 'terminating connection due to administrator command' }, StoreUnavailableError],
     [{ code: '08006' }, StoreUnavailableError],
     [{ message: 'Connection terminated unexpectedly' }, StoreUnavailableError],
+    [{ message: 'Cannot use a pool after calling end on the pool' }, StoreUnavailableError],
     [{ code: 'SQLITE_BUSY' }, StoreUnavailableError],
     [{ code: 'SQLITE_IOERR_WRITE' }, StoreUnavailableError],
     [{ code: '25006', message: 'cannot execute INSERT in a read-only transaction' }, StoreUnavailableError],
