@@ -5,7 +5,7 @@ import type { CallFilter, SearchTerm } from '../domain/call-filters.js';
 import type { Position } from '../domain/cursor.js';
 import { NotFoundError } from '../domain/errors.js';
 import { CALL_COLUMNS, callFields, FIELD_SOURCES, toCallResource, type CallColumn, type CallSelection, type CallTags } from './call-resource.js';
-import { rawRowsKysely, rowViewOf, sqliteTagsOfCalls } from './call-export-query.js';
+import { rowViewOf } from './call-row-view.js';
 import { callRowId, callRowStartTime, type CallRowArray } from './call-json.js';
 import type { Connection, Engine } from './engine.js';
 import type { Guarded } from './guarded.js';
@@ -51,10 +51,9 @@ export class CallStore {
     private readonly engine: Engine,
     private readonly guarded: Guarded,
     /**
-     * The driver under Kysely: the list reads array rows through it, and on SQLite
-     * an export prepares its statements once on it. A store made without it (the
-     * export's own statement-reusing reader, tests of the plain path) reads
-     * everything through Kysely.
+     * The driver under Kysely: the list and the export read array rows through
+     * it. A store made without it (tests of the plain path) reads everything
+     * through Kysely.
      */
     private readonly raw: Partial<Pick<Connection, 'sqlite' | 'pool'>> = {},
   ) {}
@@ -246,8 +245,7 @@ export class CallStore {
     const withTags = !chosen || chosen.includes('tags' as F);
     // Planned once: the plan only picks an index, and the first answer holds for the whole walk.
     const searchPlan = filter.search ? await this.guarded(() => this.planSearch(filter.search!)) : null;
-    // Inside guarded: a store already closed or gone answers as any other read does.
-    const readBatch = await this.guarded(() => this.exportBatchReader(accountId, columns));
+    const readBatch = this.exportBatchReader(accountId, columns);
     let after: Position | null = null;
     for (;;) {
       const position = after;
@@ -270,28 +268,20 @@ export class CallStore {
   }
 
   /**
-   * How an export reads each batch: the list's own query and tagsOfCalls.
-   * On SQLite both statements are prepared once for the walk and read rows
-   * as arrays (see call-export-query.ts), each row seen through a view with
-   * the column names, so that calls are built by the same mapping.
+   * How an export reads each batch: the list's own query through arrayRows
+   * (on SQLite a statement the store keeps prepared, so one prepare for the
+   * whole walk; rows as arrays on both engines), each row seen through a view
+   * with the column names so that calls are built by the same mapping
+   * (FIELD_SOURCES), and tagsOfCalls, which reads the same way.
    */
   private exportBatchReader(accountId: number, columns: readonly CallColumn[]) {
-    if (!this.raw.sqlite) {
-      return {
-        calls: (filter: CallFilter, searchPlan: (() => Expression<SqlBool>) | null, after: Position | null, limit: number) =>
-          this.selectCalls(accountId, filter, searchPlan, after, limit, columns),
-        tags: (callIds: number[]) => this.tagsOfCalls(accountId, callIds),
-      };
-    }
-    const reusing = new CallStore(rawRowsKysely(this.raw.sqlite), this.engine, this.guarded);
     const view = rowViewOf(columns);
-    const tagsOf = sqliteTagsOfCalls(this.raw.sqlite, accountId);
     return {
       calls: async (filter: CallFilter, searchPlan: (() => Expression<SqlBool>) | null, after: Position | null, limit: number) => {
-        const rows = (await reusing.selectCalls(accountId, filter, searchPlan, after, limit, columns)) as unknown as unknown[][];
-        return rows.map(view);
+        const compiled = this.callsQuery(accountId, filter, searchPlan, after, limit, columns).compile();
+        return (await this.arrayRows(compiled.sql, compiled.parameters)).map(view);
       },
-      tags: async (callIds: number[]) => tagsOf(callIds),
+      tags: (callIds: number[]) => this.tagsOfCalls(accountId, callIds),
     };
   }
 

@@ -46,7 +46,7 @@ describeEngines('call export reads', (engine) => {
   });
   afterAll(() => close?.());
 
-  /** The calls as export() walks them without the raw connection: one query and one statement per batch, rows as objects. */
+  /** The calls as export() walks them without the driver: every read through Kysely, a statement prepared per query, rows as objects. */
   const reference = () => new CallStore(store.db, engine, (operation) => Promise.resolve().then(operation));
 
   async function walk<F extends keyof CallResource>(calls: CallStore, filter: CallFilter, batchSize: number, fields?: readonly F[]) {
