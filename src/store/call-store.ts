@@ -1,4 +1,3 @@
-import type SqliteDatabase from 'better-sqlite3';
 import { CompiledQuery, sql, type Expression, type Kysely, type SqlBool } from 'kysely';
 import type { CallResource } from '../domain/call.js';
 import type { CallFilter, SearchTerm } from '../domain/call-filters.js';
@@ -10,6 +9,7 @@ import { callRowId, callRowStartTime, type CallRowArray } from './call-json.js';
 import type { Connection, Engine } from './engine.js';
 import type { Guarded } from './guarded.js';
 import type { Database } from './schema.js';
+import { StatementCache } from './statement-cache.js';
 
 /** A page of the list as array rows, for callsJson. */
 export interface CallRowPage {
@@ -58,7 +58,7 @@ export class CallStore {
     private readonly raw: Partial<Pick<Connection, 'sqlite' | 'pool'>> = {},
   ) {}
 
-  private readonly statements = new Map<string, SqliteDatabase.Statement>();
+  private sqliteStatements: StatementCache | null = null;
 
   /** The call with this id; NotFoundError('Call') when the account has none. */
   async get(accountId: number, id: number): Promise<CallResource> {
@@ -125,14 +125,8 @@ export class CallStore {
    */
   private async arrayRows(text: string, parameters: readonly unknown[]): Promise<CallRowArray[]> {
     if (this.raw.sqlite) {
-      let statement = this.statements.get(text);
-      if (!statement) {
-        // A bound on the cache: a text is cheap to prepare again, and the set of texts is small anyway.
-        if (this.statements.size >= STATEMENT_CACHE_SIZE) this.statements.clear();
-        statement = this.raw.sqlite.prepare(text).raw(true);
-        this.statements.set(text, statement);
-      }
-      return statement.all(parameters) as CallRowArray[];
+      this.sqliteStatements ??= new StatementCache(this.raw.sqlite, STATEMENT_CACHE_SIZE);
+      return this.sqliteStatements.get(text).raw(true).all(parameters) as CallRowArray[];
     }
     if (!this.raw.pool) {
       // Made without its driver: read through Kysely; a row's values keep the select's column order.

@@ -16,6 +16,7 @@ import {
   type PgQuery,
 } from './call-rows.js';
 import type { ExecuteQuery } from './webhook-store.js';
+import { StatementCache } from './statement-cache.js';
 
 export type UpsertOutcome = 'created' | 'updated' | 'unchanged';
 export interface UpsertResult {
@@ -135,26 +136,24 @@ const MAX_PREPARED = 200;
 
 /** SQLite: prepared statements on the one connection, which the caller holds with a write transaction open. */
 export class SqliteUpsertTx implements UpsertTx {
-  private readonly statements = new Map<string, SqliteDatabase.Statement>();
+  private readonly statements: StatementCache;
   readonly calls: CallRowWriter;
-  constructor(private readonly sqlite: SqliteDatabase.Database) {
+  constructor(sqlite: SqliteDatabase.Database) {
+    this.statements = new StatementCache(sqlite, MAX_PREPARED);
     this.calls = new SqliteCallRows(sqlite);
   }
 
   readonly run: ExecuteQuery = async (query) => {
     // Live events run the same few queries (the account's webhook subscriptions,
-    // its delivery insert) for every request: kept prepared, up to a bound, since
-    // a batch's text changes with its number of rows.
-    const statement = this.statements.size < MAX_PREPARED ? this.prepare(query.sql) : (this.statements.get(query.sql) ?? this.sqlite.prepare(query.sql));
+    // its delivery insert) for every request: kept prepared.
+    const statement = this.prepare(query.sql);
     if (statement.reader) return statement.all(...(query.parameters as unknown[]));
     statement.run(...(query.parameters as unknown[]));
     return [];
   };
 
   private prepare(text: string): SqliteDatabase.Statement {
-    let statement = this.statements.get(text);
-    if (!statement) this.statements.set(text, (statement = this.sqlite.prepare(text)));
-    return statement;
+    return this.statements.get(text);
   }
 
   async findCalls(accountId: number, pbxIds: string[]): Promise<Map<string, StoredCall>> {
